@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { Problem } from '@atrium/contracts';
+import type { Pool } from '@atrium/db';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { Config } from './config.ts';
+import { type Authenticator, defaultRequirement, devHeaderAuthenticator, installAuth } from './plugins/auth.ts';
+import { installMetrics, Metrics } from './plugins/metrics.ts';
+import { installProblemHandlers } from './plugins/problem.ts';
+import { installValidators } from './plugins/validation.ts';
+import { auditLogRoutes } from './routes/audit-logs.routes.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+import { organizationRoutes } from './routes/organizations.routes.ts';
+import { projectRoutes } from './routes/projects.routes.ts';
+import type { App } from './routes/shared.ts';
+import { workspaceRoutes } from './routes/workspaces.routes.ts';
+
+export interface AppDeps {
+  /** Runtime-role pool (never the owner: row-level security must apply). */
+  pool: Pool;
+  /** Highest migration this build ships; /ready compares the database with it. */
+  expectedMigration: number;
+  logger?: FastifyBaseLogger;
+  metrics?: Metrics;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  auth: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route, as registered: the shared isolation suite walks this list. */
+    atriumRoutes: RegisteredRoute[];
+  }
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The composition root: builds the whole API from a parsed config. It neither reads the environment nor listens. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { strict: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('atriumRoutes', []);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      app.atriumRoutes.push({ method, url: route.url, auth: route.config?.auth ?? defaultRequirement(route.url) });
+    }
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  installValidators(app);
+  installProblemHandlers(app);
+  app.addSchema(Problem);
+
+  await app.register(helmet, {
+    // The API answers JSON; the only HTML is the docs UI, whose assets are served from this origin.
+    // upgrade-insecure-requests is left out: it would break the docs UI on http://localhost.
+    contentSecurityPolicy: {
+      directives: { 'img-src': ["'self'", 'data:'], 'script-src': ["'self'"], 'upgrade-insecure-requests': null },
+    },
+  });
+  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Atrium API',
+        version: '1.0.0',
+        description: 'Organizations, workspaces and projects. Errors are RFC 9457 problem+json; see /errors.',
+      },
+      servers: [{ url: config.publicUrl }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+
+  const authenticators: Authenticator[] = [];
+  if (config.devTenantHeader) authenticators.push(devHeaderAuthenticator(deps.pool));
+  installAuth(app, authenticators);
+  installMetrics(app, deps.metrics ?? new Metrics(), deps.pool);
+
+  const routeDeps = { pool: deps.pool };
+  healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
+  organizationRoutes(app, routeDeps);
+  workspaceRoutes(app, routeDeps);
+  projectRoutes(app, routeDeps);
+  auditLogRoutes(app, routeDeps);
+
+  await app.ready();
+  return app;
+}

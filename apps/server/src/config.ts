@@ -1,0 +1,112 @@
+import { resolve } from 'node:path';
+
+/**
+ * Everything Atrium can be told, parsed once from the environment. This is the only module that reads
+ * process.env; everything else receives a Config. Names carry their units.
+ */
+export interface Config {
+  /** Interface to bind (HOST, Default: 127.0.0.1; containers set 0.0.0.0). */
+  host: string;
+  /** API port (PORT, Default: 8080). */
+  port: number;
+  /** Public base URL, used in links and the OpenAPI servers list (ATRIUM_PUBLIC_URL, Default: http://localhost:PORT). */
+  publicUrl: string;
+  /** pino level (LOG_LEVEL, Default: info). */
+  logLevel: string;
+  /** Owner-role connection used by migrations (DATABASE_URL). Unset: embedded PostgreSQL. */
+  databaseUrl: string | null;
+  /** Runtime-role connection (DATABASE_APP_URL, Default: DATABASE_URL with user atrium_app). */
+  databaseAppUrl: string | null;
+  /** Password of the runtime role atrium_app, when the server requires one (ATRIUM_DB_APP_PASSWORD). */
+  databaseAppPassword: string | null;
+  /** Connections in the runtime pool (ATRIUM_DB_POOL_MAX, Default: 10). */
+  databasePoolMax: number;
+  /** Where embedded mode keeps its database and keys (ATRIUM_DATA_DIR, Default: ./.atrium). */
+  dataDir: string;
+  /** Port of the embedded PostgreSQL (ATRIUM_EMBEDDED_PG_PORT, Default: 54329). */
+  embeddedPostgresPort: number;
+  /** Largest accepted request body (ATRIUM_BODY_LIMIT_BYTES, Default: 1048576). */
+  bodyLimitBytes: number;
+  /** Browser origins allowed by CORS, comma-separated (ATRIUM_CORS_ORIGINS, Default: none). */
+  corsOrigins: string[];
+  /** Proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated (ATRIUM_TRUSTED_PROXIES). */
+  trustedProxies: string[];
+  /** How long shutdown waits for in-flight requests (ATRIUM_SHUTDOWN_TIMEOUT_MS, Default: 10000). */
+  shutdownTimeoutMs: number;
+  /**
+   * Development only: take the tenant from the X-Atrium-Dev-Tenant header, with no authentication
+   * (ATRIUM_DEV_TENANT_HEADER=true, Default: off). Never enable it where anyone else can reach the API.
+   */
+  devTenantHeader: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65_535);
+  const databaseUrl = url(env, 'DATABASE_URL');
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port,
+    publicUrl: url(env, 'ATRIUM_PUBLIC_URL') ?? `http://localhost:${port}`,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    databaseUrl,
+    databaseAppUrl: url(env, 'DATABASE_APP_URL'),
+    databaseAppPassword: env.ATRIUM_DB_APP_PASSWORD ?? null,
+    databasePoolMax: integer(env, 'ATRIUM_DB_POOL_MAX', 10, 1, 1000),
+    dataDir: resolve(cwd, env.ATRIUM_DATA_DIR ?? '.atrium'),
+    embeddedPostgresPort: integer(env, 'ATRIUM_EMBEDDED_PG_PORT', 54_329, 1, 65_535),
+    bodyLimitBytes: integer(env, 'ATRIUM_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    corsOrigins: list(env, 'ATRIUM_CORS_ORIGINS'),
+    trustedProxies: list(env, 'ATRIUM_TRUSTED_PROXIES'),
+    shutdownTimeoutMs: integer(env, 'ATRIUM_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    devTenantHeader: boolean(env, 'ATRIUM_DEV_TENANT_HEADER', false),
+  };
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL`);
+  }
+  return raw;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}

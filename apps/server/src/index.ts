@@ -1,0 +1,2 @@
+export { type AppDeps, buildApp } from './app.ts';
+export { type Config, loadConfig } from './config.ts';

@@ -1,0 +1,40 @@
+import { uuidv7 } from 'uuidv7';
+
+/** Type prefixes of public ids: `org_…` in the API, a UUIDv7 in storage (DESIGN.md §4). */
+export const idPrefixes = {
+  organization: 'org',
+  workspace: 'wsp',
+  project: 'prj',
+  auditLog: 'aud',
+} as const;
+
+export type IdKind = keyof typeof idPrefixes;
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function newUuid(): string {
+  return uuidv7();
+}
+
+export function isUuid(value: string): boolean {
+  return uuidPattern.test(value);
+}
+
+/** `org_0193…` ← `0193…-…`: the prefix plus the 32 hex digits of the UUID. */
+export function toPublicId(kind: IdKind, uuid: string): string {
+  return `${idPrefixes[kind]}_${uuid.replaceAll('-', '')}`;
+}
+
+/** The UUID behind a public id, or null when the id is not of that kind. */
+export function fromPublicId(kind: IdKind, publicId: string): string | null {
+  const prefix = `${idPrefixes[kind]}_`;
+  if (!publicId.startsWith(prefix) || publicId.length !== prefix.length + 32) return null;
+  const hex = publicId.slice(prefix.length);
+  if (!/^[0-9a-f]{32}$/.test(hex)) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** JSON-schema pattern for a public id of one kind, used by the route contracts. */
+export function publicIdPattern(kind: IdKind): string {
+  return `^${idPrefixes[kind]}_[0-9a-f]{32}$`;
+}

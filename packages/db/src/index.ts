@@ -1,0 +1,10 @@
+export { appliedVersion, loadMigrations, type MigrationResult, migrate, migrationsDir } from './migrate.ts';
+export {
+  createPool,
+  isConnectionError,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+  withCredentials,
+} from './pool.ts';
+export { InvalidTenantError, type Tx, withoutTenant, withTenant } from './tenant.ts';

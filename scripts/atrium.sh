@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs the atrium CLI with a Node.js new enough for it (installing Node 24 locally if the machine's is older).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/scripts/toolchain.sh" 2>/dev/null
+exec node "$root/apps/server/src/cli.ts" "$@"
