@@ -12,9 +12,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  */
 export type AuthRequirement = 'public' | 'actor' | 'tenant';
 
+/** Membership roles, weakest first (DESIGN.md §5). */
+export const roles = ['readonly', 'member', 'admin', 'owner'] as const;
+export type Role = (typeof roles)[number];
+
 export interface Principal {
   actor: Actor;
   tenantId: string | null;
+  /** The caller's role in that organization; null when it acts in none. */
+  role: Role | null;
 }
 
 /** Recognizes a caller from the request, or returns null when its kind of credential is absent. */
@@ -23,6 +29,8 @@ export type Authenticator = (request: FastifyRequest) => Promise<Principal | nul
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthRequirement;
+    /** The least role a `tenant` route needs (Default: member for writes, readonly for reads). */
+    role?: Role;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -39,7 +47,7 @@ export function devHeaderAuthenticator(pool: Pool): Authenticator {
   return async (request) => {
     const header = request.headers[devTenantHeader];
     const actor: Actor = { type: 'development', id: null };
-    if (header === undefined) return { actor, tenantId: null };
+    if (header === undefined) return { actor, tenantId: null, role: null };
     const tenantId = typeof header === 'string' ? fromPublicId('organization', header) : null;
     if (!tenantId) throw new AtriumError('unauthenticated', `${devTenantHeader} must be an organization id`);
     const exists = await withTenant(pool, tenantId, async (tx) => {
@@ -47,7 +55,7 @@ export function devHeaderAuthenticator(pool: Pool): Authenticator {
       return rowCount === 1;
     });
     if (!exists) throw new AtriumError('unauthenticated', `${devTenantHeader} names no organization`);
-    return { actor, tenantId };
+    return { actor, tenantId, role: 'owner' };
   };
 }
 
@@ -65,6 +73,12 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
     if (requirement === 'tenant' && !principal.tenantId) {
       throw new AtriumError('unauthenticated', 'this route acts within an organization; none was selected');
     }
+    if (requirement === 'tenant') {
+      const needed = request.routeOptions.config.role ?? defaultRole(request.method);
+      if (roles.indexOf(principal.role ?? 'readonly') < roles.indexOf(needed)) {
+        throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);
+      }
+    }
     request.principal = principal;
     request.log = request.log.child({ tenant_id: principal.tenantId, user_id: principal.actor.id });
   });
@@ -79,4 +93,8 @@ export function tenantContext(request: FastifyRequest, pool: Pool): TenantContex
 
 export function defaultRequirement(url: string | undefined): AuthRequirement {
   return url?.startsWith('/api/') ? 'tenant' : 'public';
+}
+
+function defaultRole(method: string): Role {
+  return method === 'GET' || method === 'HEAD' ? 'readonly' : 'member';
 }
