@@ -18,6 +18,8 @@ export const errorCatalog = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  flow_queue_full: { status: 429, title: 'The organization has too many flow runs waiting' },
+  flow_run_state: { status: 409, title: 'The flow run is not in a state that allows this' },
   internal_error: { status: 500, title: 'Internal error' },
   service_unavailable: { status: 503, title: 'A dependency is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

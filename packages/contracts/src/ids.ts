@@ -6,6 +6,11 @@ export const idPrefixes = {
   workspace: 'wsp',
   project: 'prj',
   auditLog: 'aud',
+  flowRun: 'frn',
+  flowAttempt: 'fat',
+  flowSchedule: 'fsc',
+  usageReport: 'urp',
+  organizationExport: 'oex',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -9,6 +9,8 @@ import { createTestDatabase, type TestDatabase } from '../../../test/database.ts
 /** Tables without tenant_id, each with the reason it may exist. */
 const globalTables: Record<string, string> = {
   atrium_schema_migrations: 'migration ledger, read by /ready',
+  flow_definitions: 'flow code registered by workers (ids, versions, triggers): no tenant data (ADR 0201)',
+  flow_queue: 'cross-tenant dispatch index: ids, priority, readiness and leases only, no payload (ADR 0201)',
 };
 /** Tables that are the tenant itself: keyed by id, isolated on id. */
 const tenantRootTables = ['organizations'];

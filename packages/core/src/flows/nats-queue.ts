@@ -1,0 +1,246 @@
+import type { Pool } from '@atrium/db';
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { ClaimOptions, QueueBackend } from './queue.ts';
+import { type Claim, claimDispatched, type Dispatch, markDispatched } from './queue.repository.ts';
+import { ReadyListener } from './ready-listener.ts';
+
+export interface NatsQueueOptions {
+  pool: Pool;
+  /** Runtime-role connection string, for LISTEN (wakes the dispatcher when an enqueue commits). */
+  connectionString: string;
+  servers: string | string[];
+  /** Stream name; subjects are `<stream>.<tenant uuid>` (Default: ATRIUM_FLOWS). */
+  stream?: string;
+  /** Stream replicas: 1 for one server, 3 for the production cluster (Default: 1). */
+  replicas?: number;
+  /** Messages ready in the stream at most: the dispatcher keeps the broker's backlog short and fair (Default: 512). */
+  windowMessages?: number;
+  /** Runs the dispatcher may lease per tenant, as in the Postgres backend (Default: 1000). */
+  tenantConcurrency?: number;
+  /** ack_wait of the consumer: a dead worker's message comes back after this (Default: 15000 ms). */
+  ackWaitMs?: number;
+  /** A dispatched run still not leased after this is published again (Default: 30000 ms). */
+  redispatchAfterMs?: number;
+  onError?: (err: Error) => void;
+}
+
+const consumerName = 'atrium-workers';
+
+/**
+ * JetStream backend (ADR 0200). flow_queue is the transactional outbox: the enqueue commits a row; the
+ * dispatcher picks ready rows fairly across tenants, bumps their dispatch sequence and publishes with
+ * `Nats-Msg-Id = run.seq` (deduplicated by the stream if a publish is repeated). Workers lease the run in
+ * PostgreSQL with the message's sequence and ack only after the run's completion has committed; `working()`
+ * keeps long runs from being redelivered. Retries are not broker redeliveries: the failed run is acked and
+ * scheduled again in PostgreSQL, and the dispatcher publishes it when it is due.
+ */
+export class NatsQueue implements QueueBackend {
+  readonly name = 'nats' as const;
+  private nc: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private jsm: JetStreamManager | null = null;
+  private messages: ConsumerMessages | null = null;
+  private readonly buffer: JsMsg[] = [];
+  private readonly inFlight = new Map<string, JsMsg>();
+  private readonly listener: ReadyListener;
+  private bufferWaiter: (() => void) | null = null;
+  private stopped = false;
+  private dispatcher: Promise<void> | null = null;
+  private readonly options: Required<Omit<NatsQueueOptions, 'onError'>> & Pick<NatsQueueOptions, 'onError'>;
+
+  constructor(options: NatsQueueOptions) {
+    this.options = {
+      stream: 'ATRIUM_FLOWS',
+      replicas: 1,
+      windowMessages: 512,
+      tenantConcurrency: 1000,
+      ackWaitMs: 15_000,
+      redispatchAfterMs: 30_000,
+      ...options,
+    };
+    this.listener = new ReadyListener(options.connectionString, options.onError);
+  }
+
+  async start() {
+    const { stream } = this.options;
+    this.nc = await connect({ servers: this.options.servers, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    this.jsm = await jetstreamManager(this.nc);
+    this.js = jetstream(this.nc);
+    await this.ensureStream();
+    const consumer = await this.js.consumers.get(stream, consumerName);
+    this.messages = await consumer.consume({ max_messages: 256 });
+    void this.pump(this.messages);
+    await this.listener.start();
+    this.dispatcher = this.dispatchLoop();
+  }
+
+  async claim(options: ClaimOptions, waitMs: number): Promise<Claim[]> {
+    if (this.buffer.length === 0 && waitMs > 0) await this.waitForMessages(waitMs);
+    const taken = this.buffer.splice(0, options.max);
+    if (taken.length === 0) return [];
+    const byKey = new Map<string, JsMsg>();
+    const dispatches: Dispatch[] = [];
+    for (const msg of taken) {
+      const dispatch = decode(msg);
+      if (!dispatch) {
+        msg.term();
+        continue;
+      }
+      byKey.set(dispatch.runId, msg);
+      dispatches.push(dispatch);
+    }
+    let claims: Claim[];
+    try {
+      claims = await claimDispatched(this.options.pool, options.workerId, dispatches, options.leaseMs);
+    } catch (err) {
+      // The database is away: let the broker deliver these again later.
+      for (const msg of byKey.values()) msg.nak(1000);
+      throw err;
+    }
+    for (const claim of claims) {
+      const msg = byKey.get(claim.runId);
+      byKey.delete(claim.runId);
+      if (msg) this.inFlight.set(claim.runId, msg);
+    }
+    // Stale messages: an older dispatch, a run leased by someone else, or one that no longer waits. The
+    // dispatcher publishes again whatever still needs to run, so these can go.
+    for (const msg of byKey.values()) msg.term();
+    return claims;
+  }
+
+  settled(claim: Claim) {
+    this.inFlight.get(claim.runId)?.ack();
+    this.inFlight.delete(claim.runId);
+  }
+
+  extended(claim: Claim) {
+    this.inFlight.get(claim.runId)?.working();
+  }
+
+  wake() {
+    this.listener.wake();
+    this.bufferWaiter?.();
+  }
+
+  async stop() {
+    this.stopped = true;
+    this.wake();
+    await this.listener.stop();
+    await this.dispatcher?.catch(() => {});
+    // Unclaimed buffered messages go back to the stream at once.
+    for (const msg of this.buffer.splice(0)) msg.nak();
+    await this.messages?.close().catch(() => {});
+    await this.nc?.drain().catch(() => {});
+  }
+
+  private async ensureStream() {
+    const jsm = this.jsm as JetStreamManager;
+    const { stream, replicas, ackWaitMs } = this.options;
+    const config = {
+      name: stream,
+      subjects: [`${stream}.>`],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: replicas,
+      duplicate_window: nanos(120_000),
+    };
+    await jsm.streams.add(config).catch(async () => jsm.streams.update(stream, config));
+    const consumer = {
+      durable_name: consumerName,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(ackWaitMs),
+      max_ack_pending: -1,
+      max_deliver: -1,
+    };
+    await jsm.consumers.add(stream, consumer);
+  }
+
+  private async pump(messages: ConsumerMessages) {
+    try {
+      for await (const msg of messages) {
+        this.buffer.push(msg);
+        this.bufferWaiter?.();
+      }
+    } catch (err) {
+      this.options.onError?.(err as Error);
+    }
+  }
+
+  private waitForMessages(ms: number) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.bufferWaiter === done) self.bufferWaiter = null;
+        resolve();
+      }
+      this.bufferWaiter?.();
+      this.bufferWaiter = done;
+    });
+  }
+
+  /** Publishes ready runs while the stream has room; sleeps until an enqueue commits or a retry is due. */
+  private async dispatchLoop() {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const published = await this.dispatchOnce();
+        failures = 0;
+        if (published === 0) await this.listener.sleep(250);
+      } catch (err) {
+        failures += 1;
+        this.options.onError?.(err as Error);
+        await this.listener.sleep(Math.min(5000, 100 * 2 ** failures));
+      }
+    }
+  }
+
+  private async dispatchOnce(): Promise<number> {
+    const { stream, windowMessages, tenantConcurrency, redispatchAfterMs, pool } = this.options;
+    const info = await (this.jsm as JetStreamManager).streams.info(stream);
+    const room = Math.min(256, windowMessages - info.state.messages);
+    if (room <= 0) return 0;
+    const dispatches = await markDispatched(pool, room, tenantConcurrency, redispatchAfterMs);
+    const js = this.js as JetStreamClient;
+    const results = await Promise.allSettled(
+      dispatches.map((d) =>
+        js.publish(`${stream}.${d.tenantId}`, JSON.stringify({ t: d.tenantId, r: d.runId, s: d.seq }), {
+          msgID: `${d.runId}.${d.seq}`,
+        }),
+      ),
+    );
+    const failed = dispatches.filter((_, i) => results[i]?.status === 'rejected');
+    if (failed.length > 0) {
+      // Not published: make them eligible again now rather than after redispatchAfterMs.
+      await pool.query(
+        `update flow_queue q set dispatched_at = null from unnest($1::uuid[], $2::uuid[]) f(tenant_id, run_id)
+         where q.tenant_id = f.tenant_id and q.run_id = f.run_id and q.leased_until is null`,
+        [failed.map((d) => d.tenantId), failed.map((d) => d.runId)],
+      );
+      throw (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+    }
+    return dispatches.length;
+  }
+}
+
+function decode(msg: JsMsg): Dispatch | null {
+  try {
+    const body = msg.json<{ t: string; r: string; s: number }>();
+    if (typeof body.t !== 'string' || typeof body.r !== 'string' || typeof body.s !== 'number') return null;
+    return { tenantId: body.t, runId: body.r, seq: body.s };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { type Pool, withTenant } from '@atrium/db';
+import { dropClaims, type StartedRun, startAttempts } from './attempts.repository.ts';
+import { CompletionBatcher, type Logger, persist, silentLogger } from './completions.ts';
+import type { FlowRegistry } from './definition.ts';
+import { registerDefinitions } from './definitions.repository.ts';
+import { executeRun, type Outcome, type RunControl } from './execute.ts';
+import type { QueueBackend } from './queue.ts';
+import { type Claim, extendLeases, releaseLeases } from './queue.repository.ts';
+import { recordOutcome } from './outcome.ts';
+import { type FlowObserver, StopReason } from './signals.ts';
+
+export interface FlowWorkerOptions {
+  pool: Pool;
+  registry: FlowRegistry;
+  queue: QueueBackend;
+  /** Runs in flight in this process at most (Default: 16). */
+  concurrency?: number;
+  /** Runs of one tenant leased at once across all workers (Default: 1000). */
+  tenantConcurrency?: number;
+  /** How long a lease lasts without renewal: a dead worker's runs restart after about this (Default: 15000 ms). */
+  leaseMs?: number;
+  /** Lease renewal period (Default: leaseMs / 3). */
+  heartbeatMs?: number;
+  /** Longest sleep when no work is announced: delayed runs and retries are found by this poll (Default: 1000 ms). */
+  pollMs?: number;
+  workerId?: string;
+  log?: Logger;
+  observer?: FlowObserver;
+}
+
+/**
+ * Takes ready runs from the queue backend and executes them: lease, start (attempt row + memoized steps),
+ * run with an AbortSignal, complete with the lease token, heartbeat to keep leases and notice cancellations.
+ */
+export class FlowWorker {
+  readonly workerId: string;
+  private readonly options: Required<Omit<FlowWorkerOptions, 'observer' | 'workerId'>> & { observer: FlowObserver };
+  private readonly active = new Map<string, RunControl>();
+  private readonly completions: CompletionBatcher;
+  private stopping = false;
+  private loopDone: Promise<void> | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private slotWaiter: (() => void) | null = null;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(options: FlowWorkerOptions) {
+    const leaseMs = options.leaseMs ?? 15_000;
+    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.options = {
+      concurrency: 16,
+      tenantConcurrency: 1000,
+      leaseMs,
+      heartbeatMs: Math.max(100, Math.floor(leaseMs / 3)),
+      pollMs: 1000,
+      log: silentLogger,
+      ...options,
+      observer: options.observer ?? {},
+    };
+    this.completions = new CompletionBatcher(options.pool);
+  }
+
+  get inFlight() {
+    return this.active.size;
+  }
+
+  async start() {
+    await registerDefinitions(this.options.pool, this.options.registry.all());
+    await this.options.queue.start();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs);
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * Graceful drain: stop taking work, let in-flight runs finish for up to `drainTimeoutMs`, then abort the rest
+   * and hand their leases back so another worker starts them at once.
+   */
+  async stop(drainTimeoutMs = 10_000) {
+    this.stopping = true;
+    this.options.queue.wake();
+    this.slotWaiter?.();
+    await this.loopDone;
+    if (this.active.size > 0) await this.whenIdle(drainTimeoutMs);
+    const leftover = [...this.active.values()];
+    for (const run of leftover) run.controller.abort(new StopReason('drain', 'the worker is shutting down'));
+    await releaseLeases(
+      this.options.pool,
+      leftover.map((run) => run.claim),
+    ).catch((err) => this.options.log.warn({ err }, 'could not hand back leases; they will expire'));
+    for (const run of leftover) this.options.queue.settled(run.claim);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.options.queue.stop();
+  }
+
+  private async loop() {
+    const { queue, concurrency, tenantConcurrency, leaseMs, pollMs, log } = this.options;
+    let failures = 0;
+    while (!this.stopping) {
+      const free = concurrency - this.active.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => {
+          this.slotWaiter = resolve;
+        });
+        continue;
+      }
+      try {
+        const claims = await queue.claim(
+          { workerId: this.workerId, max: free, tenantConcurrency, leaseMs },
+          this.stopping ? 0 : pollMs,
+        );
+        failures = 0;
+        if (claims.length > 0) await this.begin(claims);
+      } catch (err) {
+        failures += 1;
+        const delayMs = Math.min(5000, 100 * 2 ** failures) * (0.5 + Math.random());
+        log.warn({ err, delayMs }, 'flow worker could not reach its queue; backing off');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  /** Starts claimed runs, one transaction per tenant. */
+  private async begin(claims: Claim[]) {
+    const byTenant = Map.groupBy(claims, (claim) => claim.tenantId);
+    await Promise.all(
+      [...byTenant].map(async ([tenantId, tenantClaims]) => {
+        const started = await withTenant(this.options.pool, tenantId, async (tx) => {
+          const rows = await startAttempts(tx, tenantId, this.workerId, tenantClaims);
+          const startedIds = new Set(rows.map((row) => row.runId));
+          const stale = tenantClaims.filter((claim) => !startedIds.has(claim.runId));
+          if (stale.length > 0) await dropClaims(tx, tenantId, stale);
+          return rows;
+        });
+        const claimsById = new Map(tenantClaims.map((claim) => [claim.runId, claim]));
+        for (const claim of tenantClaims) {
+          if (!started.some((run) => run.runId === claim.runId)) this.options.queue.settled(claim);
+        }
+        for (const run of started) {
+          const claim = claimsById.get(run.runId) as Claim;
+          this.options.observer.attemptStarted?.(
+            this.options.queue.name,
+            Math.max(0, (Date.now() - claim.readyAt.getTime()) / 1000),
+          );
+          this.launch(run, claim);
+        }
+      }),
+    );
+  }
+
+  private launch(run: StartedRun, claim: Claim) {
+    const control: RunControl = { claim, run, controller: new AbortController() };
+    this.active.set(run.runId, control);
+    const definition = this.options.registry.get(run.flowId);
+    executeRun(control, definition, {
+      pool: this.options.pool,
+      observer: this.options.observer,
+    })
+      .then((outcome) => this.finish(control, outcome))
+      .catch((err: unknown) => this.options.log.error({ err, runId: run.runId }, 'could not record a run outcome'))
+      .finally(() => {
+        this.active.delete(run.runId);
+        this.slotWaiter?.();
+        this.slotWaiter = null;
+        if (this.active.size === 0) for (const resolve of this.idleWaiters) resolve();
+      });
+  }
+
+  private async finish(control: RunControl, outcome: Outcome) {
+    const { claim } = control;
+    if (outcome.kind === 'abandoned') return;
+    if (outcome.kind === 'succeeded') {
+      const accepted = await persist(
+        () => this.completions.add({ claim, attemptId: control.run.attemptId, output: outcome.output }),
+        60_000,
+        () => false,
+      );
+      if (accepted) this.options.observer.runFinished?.(control.run.flowId, 'succeeded');
+      this.options.queue.settled(claim);
+      return;
+    }
+    const definition = this.options.registry.get(control.run.flowId);
+    const status = await persist(
+      () => withTenant(this.options.pool, claim.tenantId, (tx) => recordOutcome(tx, control, outcome, definition)),
+      60_000,
+      () => false,
+    );
+    if (status && status !== 'queued') this.options.observer.runFinished?.(control.run.flowId, status);
+    this.options.queue.settled(claim);
+    if (status === 'queued') this.options.queue.wake();
+  }
+
+  /** Renews this worker's leases; a lease that is gone or a run whose cancellation was asked stops its run. */
+  private async heartbeat() {
+    const controls = [...this.active.values()];
+    if (controls.length === 0) return;
+    try {
+      const states = await extendLeases(
+        this.options.pool,
+        controls.map((control) => control.claim),
+        this.options.leaseMs,
+      );
+      const byRun = new Map(states.map((state) => [state.runId, state]));
+      for (const control of controls) {
+        const state = byRun.get(control.claim.runId);
+        if (!state) {
+          control.controller.abort(new StopReason('lease_lost', 'another worker took over this run'));
+        } else if (state.cancelRequested) {
+          control.controller.abort(new StopReason('cancelled', 'the run was cancelled'));
+        } else {
+          this.options.queue.extended(control.claim);
+        }
+      }
+    } catch (err) {
+      this.options.log.warn({ err }, 'could not renew flow leases');
+    }
+  }
+
+  private whenIdle(timeoutMs: number) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.idleWaiters;
+      function done() {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
+  }
+}
