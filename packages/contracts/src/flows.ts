@@ -69,7 +69,9 @@ export type FlowRunDetail = Static<typeof FlowRunDetail>;
 export const StartFlowRun = Type.Object(
   {
     input: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'The flow input (an object)' })),
-    priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100, description: 'Higher runs first (Default: 0)' })),
+    priority: Type.Optional(
+      Type.Integer({ minimum: -100, maximum: 100, description: 'Higher runs first (Default: 0)' }),
+    ),
     run_at: Type.Optional(Type.String({ format: 'date-time', description: 'Delayed start: not before this time' })),
   },
   { additionalProperties: false },

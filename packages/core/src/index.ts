@@ -1,3 +1,4 @@
+export * from './flows/index.ts';
 export * as auditLogs from './platform/audit-logs.service.ts';
 export * as organizations from './platform/organizations.service.ts';
 export * as projects from './platform/projects.service.ts';
@@ -7,4 +8,3 @@ export type { Actor, ActorType, TenantContext } from './shared/context.ts';
 export { AtriumError, type FieldError, notFound } from './shared/errors.ts';
 export type { Stored } from './shared/idempotency.ts';
 export type { Page, PageRequest } from './shared/pagination.ts';
-export * from './flows/index.ts';

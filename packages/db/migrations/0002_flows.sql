@@ -160,7 +160,8 @@ create table flow_queue (
 -- Claim order inside one tenant: highest priority first, then oldest readiness.
 create index flow_queue_ready_idx on flow_queue (tenant_id, priority desc, ready_at);
 -- Running count per tenant (fairness and the per-tenant concurrency limit) reads only leased rows.
-create index flow_queue_leased_idx on flow_queue (tenant_id, leased_until) where leased_until is not null;
+create index flow_queue_active_idx on flow_queue (tenant_id, leased_until)
+  where leased_until is not null or dispatched_at is not null;
 
 grant select, insert, update on flow_definitions to atrium_app;
 grant select, insert, update, delete on flow_queue to atrium_app;

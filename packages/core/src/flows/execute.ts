@@ -35,7 +35,8 @@ export async function executeRun(
   if (run.cancelRequested) controller.abort(new StopReason('cancelled', 'the run was cancelled'));
   const timers = [
     setTimeout(
-      () => controller.abort(new StopReason('attempt_timeout', `the attempt ran over ${definition.attemptTimeoutMs} ms`)),
+      () =>
+        controller.abort(new StopReason('attempt_timeout', `the attempt ran over ${definition.attemptTimeoutMs} ms`)),
       definition.attemptTimeoutMs,
     ),
   ];

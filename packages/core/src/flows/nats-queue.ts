@@ -11,8 +11,8 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
-import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { type Claim, claimDispatched, type Dispatch, markDispatched } from './queue.repository.ts';
+import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { ReadyListener } from './ready-listener.ts';
 
 export interface NatsQueueOptions {
@@ -26,8 +26,6 @@ export interface NatsQueueOptions {
   replicas?: number;
   /** Messages ready in the stream at most: the dispatcher keeps the broker's backlog short and fair (Default: 512). */
   windowMessages?: number;
-  /** Runs the dispatcher may lease per tenant, as in the Postgres backend (Default: 1000). */
-  tenantConcurrency?: number;
   /** ack_wait of the consumer: a dead worker's message comes back after this (Default: 15000 ms). */
   ackWaitMs?: number;
   /** A dispatched run still not leased after this is published again (Default: 30000 ms). */
@@ -57,6 +55,8 @@ export class NatsQueue implements QueueBackend {
   private bufferWaiter: (() => void) | null = null;
   private stopped = false;
   private dispatcher: Promise<void> | null = null;
+  /** The workers' per-tenant limit, learned from their claims: the dispatcher applies it to what it publishes. */
+  private tenantConcurrency = 1000;
   private readonly options: Required<Omit<NatsQueueOptions, 'onError'>> & Pick<NatsQueueOptions, 'onError'>;
 
   constructor(options: NatsQueueOptions) {
@@ -64,7 +64,6 @@ export class NatsQueue implements QueueBackend {
       stream: 'ATRIUM_FLOWS',
       replicas: 1,
       windowMessages: 512,
-      tenantConcurrency: 1000,
       ackWaitMs: 15_000,
       redispatchAfterMs: 30_000,
       ...options,
@@ -86,6 +85,7 @@ export class NatsQueue implements QueueBackend {
   }
 
   async claim(options: ClaimOptions, waitMs: number): Promise<Claim[]> {
+    this.tenantConcurrency = options.tenantConcurrency;
     if (this.buffer.length === 0 && waitMs > 0) await this.waitForMessages(waitMs);
     const taken = this.buffer.splice(0, options.max);
     if (taken.length === 0) return [];
@@ -122,6 +122,8 @@ export class NatsQueue implements QueueBackend {
   settled(claim: Claim) {
     this.inFlight.get(claim.runId)?.ack();
     this.inFlight.delete(claim.runId);
+    // A finished run frees a place under the window and the tenant's limit.
+    this.listener.wake();
   }
 
   extended(claim: Claim) {
@@ -208,16 +210,17 @@ export class NatsQueue implements QueueBackend {
   }
 
   private async dispatchOnce(): Promise<number> {
-    const { stream, windowMessages, tenantConcurrency, redispatchAfterMs, pool } = this.options;
+    const { stream, windowMessages, redispatchAfterMs, pool } = this.options;
     const info = await (this.jsm as JetStreamManager).streams.info(stream);
     const room = Math.min(256, windowMessages - info.state.messages);
     if (room <= 0) return 0;
-    const dispatches = await markDispatched(pool, room, tenantConcurrency, redispatchAfterMs);
+    const dispatches = await markDispatched(pool, room, this.tenantConcurrency, redispatchAfterMs);
     const js = this.js as JetStreamClient;
     const results = await Promise.allSettled(
       dispatches.map((d) =>
         js.publish(`${stream}.${d.tenantId}`, JSON.stringify({ t: d.tenantId, r: d.runId, s: d.seq }), {
-          msgID: `${d.runId}.${d.seq}`,
+          // A redriven run starts again at sequence 1: its readiness time keeps the id new.
+          msgID: `${d.runId}.${d.seq}.${d.readyAt.getTime()}`,
         }),
       ),
     );

@@ -1,6 +1,6 @@
 import type { Pool } from '@atrium/db';
-import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { type Claim, claimReady } from './queue.repository.ts';
+import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { ReadyListener } from './ready-listener.ts';
 
 export interface PostgresQueueOptions {
@@ -29,7 +29,13 @@ export class PostgresQueue implements QueueBackend {
   }
 
   async claim(options: ClaimOptions, waitMs: number): Promise<Claim[]> {
-    const claims = await claimReady(this.pool, options.workerId, options.max, options.tenantConcurrency, options.leaseMs);
+    const claims = await claimReady(
+      this.pool,
+      options.workerId,
+      options.max,
+      options.tenantConcurrency,
+      options.leaseMs,
+    );
     if (claims.length === 0 && waitMs > 0) await this.listener.sleep(waitMs);
     return claims;
   }

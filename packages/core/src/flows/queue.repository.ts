@@ -27,7 +27,7 @@ const toClaim = (row: ClaimRow): Claim => ({
  * many runs each has leased right now. Tenants with fewer running runs come first: a tenant that floods the
  * queue cannot starve the others, and the per-tenant concurrency limit is applied from the same count.
  */
-const tenantLoad = `
+const tenantLoad = (active = 'r.leased_until > now()') => `
   with recursive tenants as (
     (select tenant_id from flow_queue order by tenant_id limit 1)
     union all
@@ -35,7 +35,8 @@ const tenantLoad = `
     from tenants t where t.tenant_id is not null
   ), load as (
     select t.tenant_id,
-      (select count(*) from flow_queue r where r.tenant_id = t.tenant_id and r.leased_until > now()) as running
+      (select count(*) from flow_queue r where r.tenant_id = t.tenant_id
+         and (r.leased_until is not null or r.dispatched_at is not null) and ${active}) as running
     from tenants t where t.tenant_id is not null
     order by 2, random()
     limit 64
@@ -62,7 +63,7 @@ export async function claimReady(
   leaseMs: number,
 ): Promise<Claim[]> {
   const { rows } = await pool.query<ClaimRow>(
-    `${tenantLoad}, picked as (
+    `${tenantLoad()}, picked as (
        select j.tenant_id, j.run_id from load l cross join lateral (${readyRows()}) j limit $1
      )
      update flow_queue q set lease_token = gen_random_uuid(), worker_id = $3,
@@ -80,6 +81,10 @@ export interface Dispatch {
   seq: number;
 }
 
+export interface Dispatched extends Dispatch {
+  readyAt: Date;
+}
+
 /**
  * JetStream backend: picks ready runs fairly, like claimReady, and marks them dispatched (a new message
  * sequence) instead of leasing them. A run dispatched long ago and still not leased (message lost with a
@@ -90,19 +95,24 @@ export async function markDispatched(
   max: number,
   tenantConcurrency: number,
   redispatchAfterMs: number,
-): Promise<Dispatch[]> {
-  const { rows } = await pool.query<{ tenant_id: string; run_id: string; dispatch_seq: number }>(
-    `${tenantLoad}, picked as (
+): Promise<Dispatched[]> {
+  const { rows } = await pool.query<{ tenant_id: string; run_id: string; dispatch_seq: number; ready_at: Date }>(
+    `${tenantLoad(`(r.leased_until > now() or r.dispatched_at > now() - $3 * interval '1 millisecond')`)}, picked as (
        select j.tenant_id, j.run_id from load l cross join lateral (${readyRows(
          `and (q.dispatched_at is null or q.dispatched_at < now() - $3 * interval '1 millisecond')`,
        )}) j limit $1
      )
      update flow_queue q set dispatch_seq = q.dispatch_seq + 1, dispatched_at = now()
      from picked p where q.tenant_id = p.tenant_id and q.run_id = p.run_id
-     returning q.tenant_id, q.run_id, q.dispatch_seq`,
+     returning q.tenant_id, q.run_id, q.dispatch_seq, q.ready_at`,
     [max, tenantConcurrency, redispatchAfterMs],
   );
-  return rows.map((row) => ({ tenantId: row.tenant_id, runId: row.run_id, seq: row.dispatch_seq }));
+  return rows.map((row) => ({
+    tenantId: row.tenant_id,
+    runId: row.run_id,
+    seq: row.dispatch_seq,
+    readyAt: row.ready_at,
+  }));
 }
 
 /** JetStream backend: leases the runs named by delivered messages, if the message is the current dispatch. */
@@ -119,7 +129,13 @@ export async function claimDispatched(
      where q.tenant_id = d.tenant_id and q.run_id = d.run_id and q.dispatch_seq = d.seq
        and (q.leased_until is null or q.leased_until < now())
      returning q.tenant_id, q.run_id, q.lease_token, q.ready_at`,
-    [dispatches.map((d) => d.tenantId), dispatches.map((d) => d.runId), dispatches.map((d) => d.seq), workerId, leaseMs],
+    [
+      dispatches.map((d) => d.tenantId),
+      dispatches.map((d) => d.runId),
+      dispatches.map((d) => d.seq),
+      workerId,
+      leaseMs,
+    ],
   );
   return rows.map(toClaim);
 }

@@ -65,7 +65,13 @@ export async function listRuns(
 }
 
 export async function runDetail(tx: Tx, tenantId: string, run: RunRow): Promise<FlowRunDetail> {
-  const steps = await tx.query<{ name: string; result: unknown; attempt: number; duration_ms: number; completed_at: Date }>(
+  const steps = await tx.query<{
+    name: string;
+    result: unknown;
+    attempt: number;
+    duration_ms: number;
+    completed_at: Date;
+  }>(
     `select name, result, attempt, duration_ms, completed_at from flow_steps
      where tenant_id = $1 and run_id = $2 order by completed_at, name`,
     [tenantId, run.id],

@@ -6,9 +6,9 @@ import { CompletionBatcher, type Logger, persist, silentLogger } from './complet
 import type { FlowRegistry } from './definition.ts';
 import { registerDefinitions } from './definitions.repository.ts';
 import { executeRun, type Outcome, type RunControl } from './execute.ts';
-import type { QueueBackend } from './queue.ts';
-import { type Claim, extendLeases, releaseLeases } from './queue.repository.ts';
 import { recordOutcome } from './outcome.ts';
+import { type Claim, extendLeases, releaseLeases } from './queue.repository.ts';
+import type { QueueBackend } from './queue.ts';
 import { type FlowObserver, StopReason } from './signals.ts';
 
 export interface FlowWorkerOptions {

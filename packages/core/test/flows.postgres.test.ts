@@ -1,0 +1,3 @@
+import { queueBackendSuite } from './flows-queue.suite.ts';
+
+queueBackendSuite('postgres');
