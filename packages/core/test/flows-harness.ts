@@ -22,7 +22,12 @@ export interface FlowHarness {
   worker(flows: Array<FlowDefinition<never>>, options?: Partial<FlowWorkerOptions>): Promise<FlowWorker>;
   enqueue(tenantId: string, flowId: string, input?: unknown, options?: Partial<EnqueueOptions>): Promise<string>;
   run(tenantId: string, runId: string): Promise<{ status: string; attempts: number; output: unknown; error: unknown }>;
-  waitFor(tenantId: string, runId: string, statuses: string[], timeoutMs?: number): Promise<{ status: string }>;
+  waitFor(
+    tenantId: string,
+    runId: string,
+    statuses: string[],
+    timeoutMs?: number,
+  ): Promise<{ status: string; attempts: number; output: unknown; error: unknown }>;
   close(): Promise<void>;
 }
 
