@@ -13,6 +13,7 @@ import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { installValidators } from './plugins/validation.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
+import { flowRoutes } from './routes/flows.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
@@ -106,6 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);
   auditLogRoutes(app, routeDeps);
+  flowRoutes(app, { ...routeDeps, flowTenantQueueQuota: config.flowTenantQueueQuota });
 
   await app.ready();
   return app;

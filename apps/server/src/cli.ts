@@ -1,10 +1,12 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger, onShutdownSignal, openDatabase, runMigrations, startApi } from './runtime.ts';
+import { runWorkerProcess, startFlowWorker } from './worker.ts';
 
 const usage = `Usage: atrium <command>
 
-  start     everything in one process: embedded PostgreSQL unless DATABASE_URL is set, migrations, API
+  start     everything in one process: embedded PostgreSQL unless DATABASE_URL is set, migrations, API, one flow worker
   serve     the API only (needs DATABASE_URL or DATABASE_APP_URL; run "atrium migrate" first)
+  worker    flow workers only (needs DATABASE_URL or DATABASE_APP_URL); /health /ready /metrics on WORKER_PORT
   migrate   apply pending database migrations as the owner role (needs DATABASE_URL), then exit
 
 Configuration comes from the environment; see README.md.`;
@@ -17,8 +19,15 @@ async function main(command: string | undefined) {
       const database = await openDatabase(config, log, true);
       if (database.ownerUrl) await runMigrations(database.ownerUrl, database.appPassword, log);
       const server = await startApi(config, database.appUrl, log);
+      const flows = await startFlowWorker(config, {
+        pool: server.pool,
+        appUrl: database.appUrl,
+        log,
+        metrics: server.metrics,
+      });
       announce(config.publicUrl);
-      onShutdownSignal(log, config.shutdownTimeoutMs, async () => {
+      onShutdownSignal(log, config.shutdownTimeoutMs + config.workerDrainMs, async () => {
+        await flows.stop(config.workerDrainMs);
         await server.close();
         await database.stop();
       });
@@ -29,6 +38,12 @@ async function main(command: string | undefined) {
       const server = await startApi(config, database.appUrl, log);
       announce(config.publicUrl);
       onShutdownSignal(log, config.shutdownTimeoutMs, () => server.close());
+      return;
+    }
+    case 'worker': {
+      const database = await openDatabase(config, log, false);
+      const worker = await runWorkerProcess(config, database.appUrl, log);
+      onShutdownSignal(log, config.workerDrainMs + 5000, () => worker.close());
       return;
     }
     case 'migrate': {

@@ -38,6 +38,34 @@ export interface Config {
    * (ATRIUM_DEV_TENANT_HEADER=true, Default: off). Never enable it where anyone else can reach the API.
    */
   devTenantHeader: boolean;
+  /** Port of `atrium worker`'s /health, /ready and /metrics (WORKER_PORT, Default: 9090). */
+  workerPort: number;
+  /** Runs one worker process executes at once (ATRIUM_WORKER_CONCURRENCY, Default: 16). */
+  workerConcurrency: number;
+  /** Queue backend of flows (ATRIUM_FLOW_BACKEND: postgres | nats, Default: nats when NATS_URL is set, else postgres). */
+  flowBackend: 'postgres' | 'nats';
+  /** NATS servers, comma-separated (NATS_URL, Default: none). */
+  natsUrl: string | null;
+  /** JetStream stream of flow work (ATRIUM_FLOW_STREAM, Default: ATRIUM_FLOWS). */
+  flowStream: string;
+  /** Stream replicas: 3 on the production cluster (ATRIUM_NATS_REPLICAS, Default: 1). */
+  natsReplicas: number;
+  /** A run's lease; a dead worker's runs restart after about this long (ATRIUM_FLOW_LEASE_MS, Default: 15000). */
+  flowLeaseMs: number;
+  /** Runs of one organization running at once, across workers (ATRIUM_FLOW_TENANT_CONCURRENCY, Default: 8). */
+  flowTenantConcurrency: number;
+  /** Runs of one organization waiting or running at most (ATRIUM_FLOW_TENANT_QUEUE_QUOTA, Default: 10000). */
+  flowTenantQueueQuota: number;
+  /** How long a stopping worker lets in-flight runs finish before handing them back (ATRIUM_WORKER_DRAIN_MS, Default: 20000). */
+  workerDrainMs: number;
+  /** SMTP server for email (SMTP_URL, e.g. smtps://user:pass@host:465). Unset: emails go to the email_outbox table and the log. */
+  smtpUrl: string | null;
+  /** Sender of email (ATRIUM_MAIL_FROM, Default: Atrium <no-reply@localhost>). */
+  mailFrom: string;
+  /** Where audit events are relayed, signed with HMAC-SHA256 (ATRIUM_AUDIT_WEBHOOK_URL, Default: no relay). */
+  auditWebhookUrl: string | null;
+  /** HMAC key of the audit webhook signature (ATRIUM_AUDIT_WEBHOOK_SECRET; required with the URL). */
+  auditWebhookSecret: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -63,7 +91,29 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustedProxies: list(env, 'ATRIUM_TRUSTED_PROXIES'),
     shutdownTimeoutMs: integer(env, 'ATRIUM_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     devTenantHeader: boolean(env, 'ATRIUM_DEV_TENANT_HEADER', false),
+    workerPort: integer(env, 'WORKER_PORT', 9090, 0, 65_535),
+    workerConcurrency: integer(env, 'ATRIUM_WORKER_CONCURRENCY', 16, 1, 10_000),
+    flowBackend: oneOf(env, 'ATRIUM_FLOW_BACKEND', ['postgres', 'nats'], env.NATS_URL ? 'nats' : 'postgres'),
+    natsUrl: env.NATS_URL || null,
+    flowStream: env.ATRIUM_FLOW_STREAM || 'ATRIUM_FLOWS',
+    natsReplicas: integer(env, 'ATRIUM_NATS_REPLICAS', 1, 1, 5),
+    flowLeaseMs: integer(env, 'ATRIUM_FLOW_LEASE_MS', 15_000, 500, 3_600_000),
+    flowTenantConcurrency: integer(env, 'ATRIUM_FLOW_TENANT_CONCURRENCY', 8, 1, 100_000),
+    flowTenantQueueQuota: integer(env, 'ATRIUM_FLOW_TENANT_QUEUE_QUOTA', 10_000, 1, 100_000_000),
+    workerDrainMs: integer(env, 'ATRIUM_WORKER_DRAIN_MS', 20_000, 0, 3_600_000),
+    smtpUrl: url(env, 'SMTP_URL'),
+    mailFrom: env.ATRIUM_MAIL_FROM || 'Atrium <no-reply@localhost>',
+    ...auditWebhook(env),
   };
+}
+
+function auditWebhook(env: Env) {
+  const auditWebhookUrl = url(env, 'ATRIUM_AUDIT_WEBHOOK_URL');
+  const auditWebhookSecret = env.ATRIUM_AUDIT_WEBHOOK_SECRET || null;
+  if (auditWebhookUrl && !auditWebhookSecret) {
+    throw new ConfigError('ATRIUM_AUDIT_WEBHOOK_SECRET is required with ATRIUM_AUDIT_WEBHOOK_URL');
+  }
+  return { auditWebhookUrl, auditWebhookSecret };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { Metrics } from './plugins/metrics.ts';
 import type { App } from './routes/shared.ts';
 
 export type Logger = pino.Logger;
@@ -43,6 +44,7 @@ export async function runMigrations(ownerUrl: string, appPassword: string | null
 export interface RunningServer {
   app: App;
   pool: Pool;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -53,11 +55,13 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
   });
   const expectedMigration = (await loadMigrations()).length;
-  const app = await buildApp(config, { pool, expectedMigration, logger: log });
+  const metrics = new Metrics();
+  const app = await buildApp(config, { pool, expectedMigration, logger: log, metrics });
   await app.listen({ host: config.host, port: config.port });
   return {
     app,
     pool,
+    metrics,
     async close() {
       // Stops accepting, lets in-flight requests finish (Fastify answers 503 to new ones meanwhile).
       await app.close();

@@ -12,9 +12,13 @@ export {
 } from './definition.ts';
 export { type Enqueued, type EnqueueOptions, enqueue, enqueueMany } from './enqueue.ts';
 export { NatsQueue, type NatsQueueOptions } from './nats-queue.ts';
+export * from './platform/index.ts';
 export { PostgresQueue, type PostgresQueueOptions } from './postgres-queue.ts';
 export { type Claim, type QueueDepth, queueDepth } from './queue.repository.ts';
 export type { ClaimOptions, QueueBackend } from './queue.ts';
 export * as flowRuns from './runs.service.ts';
+export { FlowScheduler, type SchedulerOptions } from './scheduler.ts';
+export { nextFire } from './schedules.repository.ts';
+export * as flowSchedules from './schedules.service.ts';
 export { type FlowObserver, StopReason } from './signals.ts';
 export { FlowWorker, type FlowWorkerOptions } from './worker.ts';

@@ -1,0 +1,137 @@
+import {
+  auditOutboxPending,
+  type FlowDefinition,
+  FlowRegistry,
+  FlowScheduler,
+  FlowWorker,
+  type Mailer,
+  NatsQueue,
+  outboxMailer,
+  PostgresQueue,
+  platformFlows,
+  type QueueBackend,
+  queueDepth,
+  smtpMailer,
+} from '@atrium/core';
+import { appliedVersion, createPool, loadMigrations, type Pool } from '@atrium/db';
+import Fastify from 'fastify';
+import type { Config } from './config.ts';
+import { Metrics } from './plugins/metrics.ts';
+import type { Logger } from './runtime.ts';
+
+export interface WorkerDeps {
+  pool: Pool;
+  appUrl: string;
+  log: Logger;
+  metrics: Metrics;
+  /** Extra flows beside the platform's (tests, embedding applications). */
+  flows?: Array<FlowDefinition<never>>;
+}
+
+export function createMailer(config: Config, log: Logger): Mailer {
+  if (config.smtpUrl) return smtpMailer(config.smtpUrl, config.mailFrom);
+  log.warn('SMTP_URL is not set: emails are written to the email_outbox table and the log, not sent');
+  return outboxMailer(log);
+}
+
+export function createQueue(config: Config, pool: Pool, appUrl: string, log: Logger): QueueBackend {
+  const onError = (err: Error) => log.warn({ err }, 'flow queue connection problem');
+  if (config.flowBackend === 'nats') {
+    if (!config.natsUrl) throw new Error('ATRIUM_FLOW_BACKEND=nats needs NATS_URL');
+    return new NatsQueue({
+      pool,
+      connectionString: appUrl,
+      servers: config.natsUrl.split(','),
+      stream: config.flowStream,
+      replicas: config.natsReplicas,
+      ackWaitMs: config.flowLeaseMs,
+      onError,
+    });
+  }
+  return new PostgresQueue({ pool, connectionString: appUrl, onError });
+}
+
+/** The flow worker and the scheduler, with metrics wired to the catalog. */
+export async function startFlowWorker(config: Config, deps: WorkerDeps) {
+  const { pool, log, metrics } = deps;
+  const registry = new FlowRegistry([
+    ...platformFlows({
+      mailer: createMailer(config, log),
+      auditWebhook:
+        config.auditWebhookUrl && config.auditWebhookSecret
+          ? { url: config.auditWebhookUrl, secret: config.auditWebhookSecret }
+          : null,
+    }),
+    ...(deps.flows ?? []),
+  ]);
+  const queue = createQueue(config, pool, deps.appUrl, log);
+  const runs = metrics.counter('atrium_flow_runs_total');
+  const steps = metrics.histogram('atrium_flow_step_duration_seconds');
+  const startDelay = metrics.histogram('atrium_flow_enqueue_to_start_seconds');
+  const worker = new FlowWorker({
+    pool,
+    registry,
+    queue,
+    concurrency: config.workerConcurrency,
+    tenantConcurrency: config.flowTenantConcurrency,
+    leaseMs: config.flowLeaseMs,
+    log,
+    observer: {
+      runFinished: (flow, status) => runs.inc({ flow, status }),
+      stepFinished: (flow, seconds) => steps.observe({ flow }, seconds),
+      attemptStarted: (backend, seconds) => startDelay.observe({ backend }, seconds),
+    },
+  });
+  const scheduler = new FlowScheduler({ pool, registry, log });
+  await worker.start();
+  scheduler.start();
+  log.info({ workerId: worker.workerId, backend: queue.name, flows: registry.all().length }, 'flow worker started');
+  return {
+    worker,
+    queue,
+    async stop(drainMs: number) {
+      await scheduler.stop();
+      await worker.stop(drainMs);
+    },
+  };
+}
+
+/** Gauges read at scrape time: queue depth by state and the audit relay's backlog. */
+export async function refreshFlowGauges(metrics: Metrics, pool: Pool, backend: string) {
+  const depth = await queueDepth(pool);
+  const gauge = metrics.gauge('atrium_flow_queue_depth');
+  for (const [state, value] of Object.entries(depth)) gauge.set({ backend, state }, value);
+  metrics.gauge('atrium_audit_outbox_pending').set(await auditOutboxPending(pool));
+}
+
+/** `atrium worker`: workers only, with /health, /ready and /metrics on WORKER_PORT. */
+export async function runWorkerProcess(config: Config, appUrl: string, log: Logger) {
+  const pool = createPool({
+    connectionString: appUrl,
+    max: config.databasePoolMax,
+    onError: (err) => log.warn({ err }, 'idle database connection failed'),
+  });
+  const metrics = new Metrics();
+  const flows = await startFlowWorker(config, { pool, appUrl, log, metrics });
+  const expectedMigration = (await loadMigrations()).length;
+  const http = Fastify({ loggerInstance: log });
+  http.get('/health', async () => ({ status: 'ok' }));
+  http.get('/ready', async (_request, reply) => {
+    const version = await appliedVersion((sql) => pool.query(sql)).catch(() => null);
+    if (version !== expectedMigration) return reply.code(503).send({ status: 'not_ready', migration: version });
+    return { status: 'ready', migration: version, in_flight: flows.worker.inFlight };
+  });
+  http.get('/metrics', async (_request, reply) => {
+    await refreshFlowGauges(metrics, pool, flows.queue.name).catch((err) => log.warn({ err }, 'gauges failed'));
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  await http.listen({ host: config.host, port: config.workerPort });
+  return {
+    async close() {
+      await flows.stop(config.workerDrainMs);
+      await http.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { FlowDefinition } from '../definition.ts';
+import { type AuditWebhook, auditRelayFlow } from './audit-relay.flow.ts';
+import { emailFlows } from './email.flows.ts';
+import { type LicensingSweep, licensingSweepFlow } from './licensing-sweep.flow.ts';
+import type { Mailer } from './mailer.ts';
+import { organizationDeletionFlow, organizationExportFlow } from './organization.flows.ts';
+import { usageReportFlow } from './usage-report.flow.ts';
+
+export { type AuditWebhook, auditOutboxPending, signAuditBody } from './audit-relay.flow.ts';
+export type { InvitationInput, WelcomeInput } from './email.flows.ts';
+export type { LicensingSweep } from './licensing-sweep.flow.ts';
+export { type EmailMessage, type Mailer, outboxMailer, smtpMailer } from './mailer.ts';
+export { exportTenant } from './organization.flows.ts';
+export { toCsv } from './usage-report.flow.ts';
+
+export interface PlatformFlowDeps {
+  mailer: Mailer;
+  auditWebhook: AuditWebhook | null;
+  licensingSweep?: LicensingSweep | null;
+  fetch?: typeof fetch;
+}
+
+/** The platform's own jobs, run on the flows engine like any other flow. */
+export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<never>> {
+  return [
+    ...emailFlows(deps.mailer),
+    licensingSweepFlow(deps.licensingSweep ?? null),
+    usageReportFlow,
+    organizationExportFlow,
+    organizationDeletionFlow,
+    auditRelayFlow(deps.auditWebhook, deps.fetch),
+  ] as unknown as Array<FlowDefinition<never>>;
+}

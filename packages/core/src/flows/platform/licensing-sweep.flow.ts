@@ -1,0 +1,17 @@
+import { defineFlow, type FlowContext } from '../definition.ts';
+
+export type LicensingSweep = (ctx: FlowContext<unknown>) => Promise<unknown>;
+
+/**
+ * Hook point for licensing (built on its own branch): every minute, per organization, expired leases are
+ * swept and journaled. Wiring: pass the licensing domain's sweep to `platformFlows({ licensingSweep })`.
+ */
+export function licensingSweepFlow(sweep: LicensingSweep | null) {
+  return defineFlow({
+    id: 'licensing.sweep',
+    version: 1,
+    schedule: { cron: '0 * * * * *', timezone: 'UTC' },
+    retry: { maxAttempts: 2, initialDelayMs: 1000 },
+    run: async (ctx) => (sweep ? sweep(ctx) : { skipped: 'licensing is not installed in this build' }),
+  });
+}
