@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Problem } from '@atrium/contracts';
+import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -33,6 +33,10 @@ export interface RegisteredRoute {
   method: string;
   url: string;
   auth: string;
+  /** Path parameters that are public ids, with the kind of id (`{ id: 'workspace' }`), read from the schema. */
+  idParams: Record<string, IdKind>;
+  /** The body schema's first example, when it declares one. */
+  bodyExample: unknown;
 }
 
 declare module 'fastify' {
@@ -63,13 +67,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
-      app.atriumRoutes.push({ method, url: route.url, auth: route.config?.auth ?? defaultRequirement(route.url) });
+      app.atriumRoutes.push({
+        method,
+        url: route.url,
+        auth: route.config?.auth ?? defaultRequirement(route.url),
+        idParams: idParamsOf(route.schema?.params),
+        bodyExample: (route.schema?.body as { examples?: unknown[] } | undefined)?.examples?.[0],
+      });
     }
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
 
+  // The API speaks JSON only: any other body is a 415, not a string handed to the validator.
+  app.removeContentTypeParser('text/plain');
   installValidators(app);
   installProblemHandlers(app);
   app.addSchema(Problem);
@@ -111,4 +123,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   await app.ready();
   return app;
+}
+
+function idParamsOf(schema: unknown): Record<string, IdKind> {
+  const properties = (schema as { properties?: Record<string, { pattern?: string }> } | undefined)?.properties ?? {};
+  const result: Record<string, IdKind> = {};
+  for (const [name, property] of Object.entries(properties)) {
+    const kind = property.pattern ? idKindOfPattern(property.pattern) : null;
+    if (kind) result[name] = kind;
+  }
+  return result;
 }

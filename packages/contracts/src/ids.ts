@@ -43,3 +43,11 @@ export function fromPublicId(kind: IdKind, publicId: string): string | null {
 export function publicIdPattern(kind: IdKind): string {
   return `^${idPrefixes[kind]}_[0-9a-f]{32}$`;
 }
+
+/** The id kind a schema pattern made by publicIdPattern stands for, or null. */
+export function idKindOfPattern(pattern: string): IdKind | null {
+  for (const [kind, prefix] of Object.entries(idPrefixes)) {
+    if (pattern === `^${prefix}_[0-9a-f]{32}$`) return kind as IdKind;
+  }
+  return null;
+}

@@ -61,7 +61,7 @@ export function devHeaderAuthenticator(pool: Pool): Authenticator {
 
 export function installAuth(app: FastifyInstance, authenticators: Authenticator[]) {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const requirement = request.routeOptions.config.auth ?? defaultRequirement(request.routeOptions.url);
     if (requirement === 'public' || request.is404) return;
     let principal: Principal | null = null;
@@ -80,7 +80,12 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
       }
     }
     request.principal = principal;
-    request.log = request.log.child({ tenant_id: principal.tenantId, user_id: principal.actor.id });
+    // Both loggers: Fastify writes its "request completed" line through the reply's.
+    request.log = reply.log = request.log.child({
+      tenant_id: principal.tenantId,
+      user_id: principal.actor.id,
+      actor_type: principal.actor.type,
+    });
   });
 }
 

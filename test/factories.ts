@@ -1,0 +1,30 @@
+import type { IdKind } from '@atrium/contracts';
+import type { App } from '../apps/server/src/routes/shared.ts';
+import { call } from './app.ts';
+
+/**
+ * How to make one resource of each id kind in a tenant, through the API. The isolation suite needs one for
+ * every kind of id that appears in a route's path; a new kind without a factory fails the suite on purpose.
+ */
+export type Factory = (app: App, tenant: string) => Promise<string>;
+
+async function created(response: Promise<{ status: number; body: any }>): Promise<string> {
+  const { status, body } = await response;
+  if (status !== 201) throw new Error(`factory failed with ${status}: ${JSON.stringify(body)}`);
+  return body.id as string;
+}
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix} ${++counter}`;
+
+export const factories: Partial<Record<IdKind, Factory>> = {
+  organization: async (_app, tenant) => tenant,
+  workspace: (app, tenant) =>
+    created(call(app, 'POST', '/api/v1/workspaces', { name: unique('Workspace') }, { tenant })),
+  project: async (app, tenant) => {
+    const workspaceId = await factories.workspace?.(app, tenant);
+    return created(
+      call(app, 'POST', '/api/v1/projects', { workspace_id: workspaceId, name: unique('Project') }, { tenant }),
+    );
+  },
+};
