@@ -27,4 +27,18 @@ export const factories: Partial<Record<IdKind, Factory>> = {
       call(app, 'POST', '/api/v1/projects', { workspace_id: workspaceId, name: unique('Project') }, { tenant }),
     );
   },
+  organizationExport: async (app, tenant) => {
+    const { status, body } = await call(app, 'POST', '/api/v1/organization-exports', {}, { tenant });
+    if (status !== 202) throw new Error(`factory failed with ${status}: ${JSON.stringify(body)}`);
+    return body.id as string;
+  },
+  flowRun: async (app, tenant) => {
+    const { status, body } = await call(app, 'POST', '/api/v1/organization-exports', {}, { tenant });
+    if (status !== 202) throw new Error(`factory failed with ${status}: ${JSON.stringify(body)}`);
+    return body.run_id as string;
+  },
+  flowSchedule: (app, tenant) =>
+    created(
+      call(app, 'POST', '/api/v1/flow-schedules', { flow_id: `test.flow-${++counter}`, cron: '0 * * * *' }, { tenant }),
+    ),
 };

@@ -16,6 +16,7 @@ import { auditLogRoutes } from './routes/audit-logs.routes.ts';
 import { flowRoutes } from './routes/flows.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
+import { platformJobRoutes } from './routes/platform-jobs.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
 import type { App } from './routes/shared.ts';
 import { workspaceRoutes } from './routes/workspaces.routes.ts';
@@ -120,6 +121,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   projectRoutes(app, routeDeps);
   auditLogRoutes(app, routeDeps);
   flowRoutes(app, { ...routeDeps, flowTenantQueueQuota: config.flowTenantQueueQuota });
+  platformJobRoutes(app, routeDeps);
 
   await app.ready();
   return app;

@@ -108,3 +108,30 @@ export const OrganizationExport = Type.Object({
   created_at: Timestamp,
 });
 export type OrganizationExport = Static<typeof OrganizationExport>;
+
+export const CreateFlowSchedule = Type.Object(
+  {
+    flow_id: FlowId,
+    cron: Type.String({ minLength: 9, maxLength: 100, description: 'Five or six cron fields' }),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone (Default: UTC)' })),
+    input: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ flow_id: 'usage.daily-report', cron: '0 6 * * *', timezone: 'Europe/Paris' }],
+  },
+);
+
+/** Action routes (cancel, redrive, pause, resume) take no input; an empty object or no body at all. */
+export const NoInput = Type.Union([Type.Object({}, { additionalProperties: false }), Type.Null()], {
+  examples: [{}],
+});
+
+export const ScheduleDeletion = Type.Object(
+  {
+    delay_seconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 90 * 86_400, description: 'Grace period before deletion (Default: 7 days)' }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ delay_seconds: 604_800 }] },
+);

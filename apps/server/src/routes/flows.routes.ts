@@ -1,4 +1,5 @@
 import {
+  CreateFlowSchedule,
   Flow,
   FlowId,
   FlowRun,
@@ -7,6 +8,7 @@ import {
   FlowScheduleView,
   fromPublicId,
   IdParams,
+  NoInput,
   Page,
   PageQuery,
   StartFlowRun,
@@ -98,6 +100,7 @@ export function flowRoutes(app: App, { pool, flowTenantQueueQuota }: FlowRouteDe
         tags,
         summary: 'Cancel a queued run, or ask a running one to stop (its step signal fires)',
         params: RunParams,
+        body: NoInput,
         response: { 200: FlowRun, ...problems(...tenantRouteProblems, 404, 409) },
       },
     },
@@ -112,6 +115,7 @@ export function flowRoutes(app: App, { pool, flowTenantQueueQuota }: FlowRouteDe
         tags,
         summary: 'Run a dead or timed-out run again with fresh attempts',
         params: RunParams,
+        body: NoInput,
         response: { 200: FlowRun, ...problems(...tenantRouteProblems, 404, 409) },
       },
     },
@@ -130,6 +134,21 @@ export function flowRoutes(app: App, { pool, flowTenantQueueQuota }: FlowRouteDe
     async (request) => ({ data: await flowSchedules.listSchedules(tenantContext(request, pool)) }),
   );
 
+  app.post(
+    '/api/v1/flow-schedules',
+    {
+      config: { role: 'admin' },
+      schema: {
+        tags,
+        summary: 'Schedule a flow for this organization (cron with time zone)',
+        body: CreateFlowSchedule,
+        response: { 201: FlowScheduleView, ...problems(...tenantRouteProblems, 409, 413, 415) },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await flowSchedules.createSchedule(tenantContext(request, pool), request.body)),
+  );
+
   for (const action of ['pause', 'resume'] as const) {
     app.post(
       `/api/v1/flow-schedules/:id/${action}`,
@@ -139,6 +158,7 @@ export function flowRoutes(app: App, { pool, flowTenantQueueQuota }: FlowRouteDe
           tags,
           summary: action === 'pause' ? 'Pause a schedule' : 'Resume a paused schedule',
           params: ScheduleParams,
+          body: NoInput,
           response: { 200: FlowScheduleView, ...problems(...tenantRouteProblems, 404) },
         },
       },

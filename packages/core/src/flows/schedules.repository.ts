@@ -74,3 +74,24 @@ export async function dueSchedules(pool: Pool, max: number) {
 export async function ensureSchedules(pool: Pool, flowId: string, cron: string, timezone: string, first: Date) {
   await pool.query('select flow_ensure_schedules($1, $2, $3, $4)', [flowId, cron, timezone, first]);
 }
+
+export async function insertSchedule(
+  tx: Tx,
+  tenantId: string,
+  schedule: { id: string; flowId: string; cron: string; timezone: string; input: unknown; next: Date },
+) {
+  const { rows } = await tx.query<ScheduleRow>(
+    `insert into flow_schedules (tenant_id, id, flow_id, cron, timezone, input, next_run_at)
+     values ($1, $2, $3, $4, $5, $6, $7) returning ${columns}`,
+    [
+      tenantId,
+      schedule.id,
+      schedule.flowId,
+      schedule.cron,
+      schedule.timezone,
+      JSON.stringify(schedule.input),
+      schedule.next,
+    ],
+  );
+  return rows[0];
+}

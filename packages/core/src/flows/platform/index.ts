@@ -31,3 +31,4 @@ export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<neve
     auditRelayFlow(deps.auditWebhook, deps.fetch),
   ] as unknown as Array<FlowDefinition<never>>;
 }
+export * as platformJobs from './jobs.service.ts';

@@ -38,7 +38,8 @@ export const usageReportFlow = defineFlow<{ scheduled_for?: string; day?: string
   },
 });
 
-export function toCsv(rows: Array<{ metric: string; value: number }>, day: string) {
+export function toCsv(rows: Array<{ day: string; metric: string; value: number }>) {
   const quoteCsv = (value: string) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
-  return ['day,metric,value', ...rows.map((row) => `${day},${quoteCsv(row.metric)},${row.value}`)].join('\n') + '\n';
+  const lines = rows.map((row) => `${row.day},${quoteCsv(row.metric)},${row.value}`);
+  return `${['day,metric,value', ...lines].join('\n')}\n`;
 }
