@@ -37,6 +37,12 @@ export function withoutTenant<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Prom
 async function inTransaction<T>(pool: Pool, begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client: PoolClient = await pool.connect();
   let broken: Error | undefined;
+  // A server that goes away while this transaction waits between statements emits 'error' on the checked-out
+  // client; without a listener that would crash the process. The next statement fails and the client is discarded.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query(begin);
     const result = await work(client as Tx);
@@ -51,6 +57,7 @@ async function inTransaction<T>(pool: Pool, begin: string, work: (tx: Tx) => Pro
     }
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
