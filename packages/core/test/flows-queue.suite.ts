@@ -194,9 +194,9 @@ export function queueBackendSuite(backend: BackendName) {
       );
       const { completeSucceeded } = await import('../src/flows/attempts.repository.ts');
       const stale = { tenantId: other, runId, leaseToken: crypto.randomUUID(), readyAt: new Date() };
-      const accepted = await withTenant(h.db.app, other, (tx) =>
-        completeSucceeded(tx, other, [{ claim: stale, attemptId: crypto.randomUUID(), output: 'x' }]),
-      );
+      const accepted = await completeSucceeded(h.db.app, [
+        { claim: stale, attemptId: crypto.randomUUID(), output: 'x' },
+      ]);
       expect(accepted.size).toBe(0);
       expect(await h.run(other, runId)).toMatchObject({ status: 'queued' });
     });

@@ -206,3 +206,174 @@ revoke all on function flow_tenants(), flow_due_schedules(integer),
   flow_ensure_schedules(text, text, text, timestamptz), audit_outbox_pending() from public;
 grant execute on function flow_tenants(), flow_due_schedules(integer),
   flow_ensure_schedules(text, text, text, timestamptz), audit_outbox_pending() to atrium_app;
+
+-- Starting and completing runs cost one round trip for a whole batch, across tenants: these functions set the
+-- tenant of each group in turn (transaction-local), so row-level security applies exactly as in withTenant.
+-- They are SECURITY INVOKER on purpose: the runtime role could set app.tenant_id itself anyway.
+create function flow_start_attempts(worker text, tenants uuid[], runs uuid[], tokens uuid[], ready timestamptz[])
+  returns table (tenant_id uuid, run_id uuid, attempt_id uuid, flow_id text, input jsonb, attempts integer,
+                 started_at timestamptz, cancel_requested boolean, steps jsonb)
+  language plpgsql volatile
+  as $$
+#variable_conflict use_column
+declare
+  tenant uuid;
+begin
+  foreach tenant in array (select array_agg(distinct t) from unnest(tenants) t) loop
+    perform set_config('app.tenant_id', tenant::text, true);
+    return query
+      with claimed as (
+        select c.run_id, c.lease_token, c.ready_at, gen_random_uuid() as attempt_id
+        from unnest(tenants, runs, tokens, ready) as c(tenant_id, run_id, lease_token, ready_at)
+        where c.tenant_id = tenant
+      ), lost as (
+        update flow_attempts a set status = 'lost', finished_at = now(),
+          error = '{"message":"the worker stopped renewing its lease"}'
+        from claimed c where a.tenant_id = tenant and a.run_id = c.run_id and a.status = 'running'
+      ), started as (
+        update flow_runs r set status = 'running', attempts = r.attempts + 1, started_at = coalesce(r.started_at, now())
+        from claimed c where r.tenant_id = tenant and r.id = c.run_id and r.status in ('queued', 'running')
+        returning r.id, r.flow_id, r.input, r.attempts, r.started_at
+      ), inserted as (
+        insert into flow_attempts (tenant_id, id, run_id, number, lease_token, worker_id, enqueued_at)
+        select tenant, c.attempt_id, c.run_id, s.attempts, c.lease_token, worker, c.ready_at
+        from claimed c join started s on s.id = c.run_id
+      )
+      select tenant, s.id, c.attempt_id, s.flow_id, s.input, s.attempts, s.started_at,
+        coalesce(q.cancel_requested, false),
+        coalesce((select jsonb_object_agg(st.name, st.result) from flow_steps st
+                  where st.tenant_id = tenant and st.run_id = s.id), '{}'::jsonb)
+      from started s join claimed c on c.run_id = s.id
+      left join flow_queue q on q.tenant_id = tenant and q.run_id = s.id;
+  end loop;
+  perform set_config('app.tenant_id', '', true);
+end
+$$;
+
+-- Successful completions: accepted only with the current lease token (the queue row is deleted by token).
+create function flow_complete_succeeded(tenants uuid[], runs uuid[], tokens uuid[], attempt_ids uuid[], outputs jsonb[])
+  returns table (run_id uuid)
+  language plpgsql volatile
+  as $$
+#variable_conflict use_column
+declare
+  tenant uuid;
+begin
+  foreach tenant in array (select array_agg(distinct t) from unnest(tenants) t) loop
+    perform set_config('app.tenant_id', tenant::text, true);
+    return query
+      with done as (
+        select d.run_id, d.token, d.attempt_id, d.output
+        from unnest(tenants, runs, tokens, attempt_ids, outputs) as d(tenant_id, run_id, token, attempt_id, output)
+        where d.tenant_id = tenant
+      ), accepted as (
+        delete from flow_queue q using done d
+        where q.tenant_id = tenant and q.run_id = d.run_id and q.lease_token = d.token
+        returning q.run_id
+      ), finished as (
+        update flow_runs r set status = 'succeeded', output = d.output, error = null, finished_at = now()
+        from accepted a join done d on d.run_id = a.run_id where r.tenant_id = tenant and r.id = a.run_id
+      ), attempts as (
+        update flow_attempts t set status = 'succeeded', finished_at = now()
+        from accepted a join done d on d.run_id = a.run_id where t.tenant_id = tenant and t.id = d.attempt_id
+      )
+      select a.run_id from accepted a;
+  end loop;
+  perform set_config('app.tenant_id', '', true);
+end
+$$;
+
+grant execute on function flow_start_attempts(text, uuid[], uuid[], uuid[], timestamptz[]),
+  flow_complete_succeeded(uuid[], uuid[], uuid[], uuid[], jsonb[]) to atrium_app;
+
+-- Claiming: tenants with queued rows by a loose index scan (one probe per tenant, not one row per job), fewest
+-- running first, so a tenant flooding the queue cannot starve the others and the per-tenant limit applies; then
+-- each tenant's head of queue in index order. The planner settings are pinned because flow_queue churns faster
+-- than statistics follow: with stale statistics it bitmap-scans and sorts the whole backlog on every claim.
+create function flow_claim_ready(worker text, max_rows integer, tenant_limit integer, lease_ms integer)
+  returns table (tenant_id uuid, run_id uuid, lease_token uuid, ready_at timestamptz)
+  language sql volatile
+  set enable_bitmapscan = off
+  set enable_seqscan = off
+  as $$
+  with recursive tenants as (
+    (select q.tenant_id from flow_queue q order by q.tenant_id limit 1)
+    union all
+    select (select q.tenant_id from flow_queue q where q.tenant_id > t.tenant_id order by q.tenant_id limit 1)
+    from tenants t where t.tenant_id is not null
+  ), load as (
+    select t.tenant_id,
+      (select count(*) from flow_queue r where r.tenant_id = t.tenant_id
+         and (r.leased_until is not null or r.dispatched_at is not null) and r.leased_until > now()) as running
+    from tenants t where t.tenant_id is not null
+    order by 2, random()
+    limit 64
+  ), picked as (
+    select j.tenant_id, j.run_id from load l cross join lateral (
+      select q.tenant_id, q.run_id from flow_queue q
+      where q.tenant_id = l.tenant_id and q.ready_at <= now() and (q.leased_until is null or q.leased_until < now())
+      order by q.priority desc, q.ready_at
+      limit greatest(0, least(max_rows, tenant_limit - l.running))
+      for update skip locked
+    ) j limit max_rows
+  )
+  update flow_queue q set lease_token = gen_random_uuid(), worker_id = worker,
+    leased_until = now() + lease_ms * interval '1 millisecond'
+  from picked p where q.tenant_id = p.tenant_id and q.run_id = p.run_id
+  returning q.tenant_id, q.run_id, q.lease_token, q.ready_at
+$$;
+
+-- JetStream backend: the same fair pick, marking rows dispatched (a new message sequence) instead of leasing.
+-- Dispatched-but-unleased runs count against the tenant's limit; a dispatch not leased within redispatch_ms
+-- (its message was lost with a broker's storage) is picked again.
+create function flow_mark_dispatched(max_rows integer, tenant_limit integer, redispatch_ms integer)
+  returns table (tenant_id uuid, run_id uuid, dispatch_seq integer, ready_at timestamptz)
+  language sql volatile
+  set enable_bitmapscan = off
+  set enable_seqscan = off
+  as $$
+  with recursive tenants as (
+    (select q.tenant_id from flow_queue q order by q.tenant_id limit 1)
+    union all
+    select (select q.tenant_id from flow_queue q where q.tenant_id > t.tenant_id order by q.tenant_id limit 1)
+    from tenants t where t.tenant_id is not null
+  ), load as (
+    select t.tenant_id,
+      (select count(*) from flow_queue r where r.tenant_id = t.tenant_id
+         and (r.leased_until is not null or r.dispatched_at is not null)
+         and (r.leased_until > now() or r.dispatched_at > now() - redispatch_ms * interval '1 millisecond')) as running
+    from tenants t where t.tenant_id is not null
+    order by 2, random()
+    limit 64
+  ), picked as (
+    select j.tenant_id, j.run_id from load l cross join lateral (
+      select q.tenant_id, q.run_id from flow_queue q
+      where q.tenant_id = l.tenant_id and q.ready_at <= now() and (q.leased_until is null or q.leased_until < now())
+        and (q.dispatched_at is null or q.dispatched_at < now() - redispatch_ms * interval '1 millisecond')
+      order by q.priority desc, q.ready_at
+      limit greatest(0, least(max_rows, tenant_limit - l.running))
+      for update skip locked
+    ) j limit max_rows
+  )
+  update flow_queue q set dispatch_seq = q.dispatch_seq + 1, dispatched_at = now()
+  from picked p where q.tenant_id = p.tenant_id and q.run_id = p.run_id
+  returning q.tenant_id, q.run_id, q.dispatch_seq, q.ready_at
+$$;
+
+grant execute on function flow_claim_ready(text, integer, integer, integer),
+  flow_mark_dispatched(integer, integer, integer) to atrium_app;
+
+-- JetStream backend: leases the runs named by delivered messages, if the message is the current dispatch.
+create function flow_claim_dispatched(worker text, tenants uuid[], runs uuid[], seqs integer[], lease_ms integer)
+  returns table (tenant_id uuid, run_id uuid, lease_token uuid, ready_at timestamptz)
+  language sql volatile
+  set enable_seqscan = off
+  as $$
+  update flow_queue q set lease_token = gen_random_uuid(), worker_id = worker,
+    leased_until = now() + lease_ms * interval '1 millisecond'
+  from unnest(tenants, runs, seqs) as d(tenant_id, run_id, seq)
+  where q.tenant_id = d.tenant_id and q.run_id = d.run_id and q.dispatch_seq = d.seq
+    and (q.leased_until is null or q.leased_until < now())
+  returning q.tenant_id, q.run_id, q.lease_token, q.ready_at
+$$;
+grant execute on function flow_claim_dispatched(text, uuid[], uuid[], integer[], integer) to atrium_app;

@@ -1,4 +1,4 @@
-import type { Tx } from '@atrium/db';
+import type { Pool, Tx } from '@atrium/db';
 import type { Claim } from './queue.repository.ts';
 
 export interface StartedRun {
@@ -13,7 +13,8 @@ export interface StartedRun {
 }
 
 interface StartedRow {
-  id: string;
+  tenant_id: string;
+  run_id: string;
   attempt_id: string;
   flow_id: string;
   input: unknown;
@@ -24,47 +25,21 @@ interface StartedRow {
 }
 
 /**
- * Starts the claimed runs of one tenant in one statement: an attempt still marked running belonged to a worker
- * whose lease ran out (lost), the run counts one more attempt, a new attempt row records the lease token, and
- * the memoized step results come back with it.
+ * Starts claimed runs of any tenants in one round trip (flow_start_attempts, migration 0002): an attempt still
+ * marked running belonged to a worker whose lease ran out (lost), the run counts one more attempt, a new attempt
+ * row records the lease token, and the memoized step results come back with it.
  */
-export async function startAttempts(tx: Tx, tenantId: string, workerId: string, claims: Claim[]) {
-  const { rows } = await tx.query<StartedRow>(
-    `with claimed as (
-       select * from unnest($2::uuid[], $3::uuid[], $4::timestamptz[], $5::uuid[])
-         as c(run_id, lease_token, ready_at, attempt_id)
-     ), lost as (
-       update flow_attempts a set status = 'lost', finished_at = now(),
-         error = '{"message":"the worker stopped renewing its lease"}'
-       from claimed c where a.tenant_id = $1 and a.run_id = c.run_id and a.status = 'running'
-     ), runs as (
-       update flow_runs r set status = 'running', attempts = r.attempts + 1,
-         started_at = coalesce(r.started_at, now())
-       from claimed c where r.tenant_id = $1 and r.id = c.run_id and r.status in ('queued', 'running')
-       returning r.id, r.flow_id, r.input, r.attempts, r.started_at
-     ), attempts as (
-       insert into flow_attempts (tenant_id, id, run_id, number, lease_token, worker_id, enqueued_at)
-       select $1, c.attempt_id, c.run_id, r.attempts, c.lease_token, $6, c.ready_at
-       from claimed c join runs r on r.id = c.run_id
-     )
-     select r.id, c.attempt_id, r.flow_id, r.input, r.attempts, r.started_at,
-       coalesce(q.cancel_requested, false) as cancel_requested,
-       coalesce((select jsonb_object_agg(s.name, s.result) from flow_steps s
-                 where s.tenant_id = $1 and s.run_id = r.id), '{}') as steps
-     from runs r join claimed c on c.run_id = r.id
-     left join flow_queue q on q.tenant_id = $1 and q.run_id = r.id`,
-    [
-      tenantId,
-      claims.map((c) => c.runId),
-      claims.map((c) => c.leaseToken),
-      claims.map((c) => c.readyAt),
-      claims.map(() => crypto.randomUUID()),
-      workerId,
-    ],
-  );
+export async function startAttempts(pool: Pool, workerId: string, claims: Claim[]) {
+  const { rows } = await pool.query<StartedRow>('select * from flow_start_attempts($1, $2, $3, $4, $5)', [
+    workerId,
+    claims.map((c) => c.tenantId),
+    claims.map((c) => c.runId),
+    claims.map((c) => c.leaseToken),
+    claims.map((c) => c.readyAt),
+  ]);
   return rows.map(
     (row): StartedRun => ({
-      runId: row.id,
+      runId: row.run_id,
       attemptId: row.attempt_id,
       flowId: row.flow_id,
       input: row.input,
@@ -77,11 +52,11 @@ export async function startAttempts(tx: Tx, tenantId: string, workerId: string, 
 }
 
 /** Queue rows whose run is no longer waiting (finished or cancelled meanwhile): nothing to run, drop them. */
-export async function dropClaims(tx: Tx, tenantId: string, claims: Claim[]) {
-  await tx.query(
-    `delete from flow_queue q using unnest($2::uuid[], $3::uuid[]) c(run_id, token)
-     where q.tenant_id = $1 and q.run_id = c.run_id and q.lease_token = c.token`,
-    [tenantId, claims.map((c) => c.runId), claims.map((c) => c.leaseToken)],
+export async function dropClaims(pool: Pool, claims: Claim[]) {
+  await pool.query(
+    `delete from flow_queue q using unnest($1::uuid[], $2::uuid[], $3::uuid[]) c(tenant_id, run_id, token)
+     where q.tenant_id = c.tenant_id and q.run_id = c.run_id and q.lease_token = c.token`,
+    [claims.map((c) => c.tenantId), claims.map((c) => c.runId), claims.map((c) => c.leaseToken)],
   );
 }
 
@@ -92,27 +67,14 @@ export interface Success {
 }
 
 /**
- * Records successful runs of one tenant. Only completions whose lease token is still the current one are
- * accepted (the queue row is deleted by token); a worker whose lease was taken over changes nothing.
+ * Records successful runs of any tenants in one round trip. Only completions whose lease token is still the
+ * current one are accepted (the queue row is deleted by token); a worker whose lease was taken over changes nothing.
  */
-export async function completeSucceeded(tx: Tx, tenantId: string, successes: Success[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ run_id: string }>(
-    `with done as (
-       select * from unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::jsonb[]) as d(run_id, token, attempt_id, output)
-     ), accepted as (
-       delete from flow_queue q using done d
-       where q.tenant_id = $1 and q.run_id = d.run_id and q.lease_token = d.token
-       returning q.run_id
-     ), runs as (
-       update flow_runs r set status = 'succeeded', output = d.output, error = null, finished_at = now()
-       from accepted a join done d on d.run_id = a.run_id where r.tenant_id = $1 and r.id = a.run_id
-     ), attempts as (
-       update flow_attempts t set status = 'succeeded', finished_at = now()
-       from accepted a join done d on d.run_id = a.run_id where t.tenant_id = $1 and t.id = d.attempt_id
-     )
-     select run_id from accepted`,
+export async function completeSucceeded(pool: Pool, successes: Success[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ run_id: string }>(
+    'select run_id from flow_complete_succeeded($1, $2, $3, $4, $5)',
     [
-      tenantId,
+      successes.map((s) => s.claim.tenantId),
       successes.map((s) => s.claim.runId),
       successes.map((s) => s.claim.leaseToken),
       successes.map((s) => s.attemptId),

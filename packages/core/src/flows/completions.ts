@@ -1,4 +1,4 @@
-import { isConnectionError, type Pool, withTenant } from '@atrium/db';
+import { isConnectionError, type Pool } from '@atrium/db';
 import { completeSucceeded, type Success } from './attempts.repository.ts';
 
 export interface Logger {
@@ -26,7 +26,7 @@ export async function persist<T>(work: () => Promise<T>, forMs: number, isStoppi
 }
 
 /**
- * Successful completions are written in batches, one transaction per tenant per flush: at high throughput most
+ * Successful completions are written in batches, one statement per flush whatever the tenants: at high throughput most
  * of the cost of a trivial job is these round trips (graphile-worker's batched mode does the same).
  */
 export class CompletionBatcher {
@@ -57,16 +57,11 @@ export class CompletionBatcher {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const byTenant = Map.groupBy(batch, (item) => item.claim.tenantId);
-    await Promise.all(
-      [...byTenant].map(async ([tenantId, items]) => {
-        try {
-          const accepted = await withTenant(this.pool, tenantId, (tx) => completeSucceeded(tx, tenantId, items));
-          for (const item of items) item.resolve(accepted.has(item.claim.runId));
-        } catch (err) {
-          for (const item of items) item.reject(err);
-        }
-      }),
-    );
+    try {
+      const accepted = await completeSucceeded(this.pool, batch);
+      for (const item of batch) item.resolve(accepted.has(item.claim.runId));
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+    }
   }
 }

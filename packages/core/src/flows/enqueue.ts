@@ -54,8 +54,11 @@ export async function enqueueMany(
      ), queued as (
        insert into flow_queue (tenant_id, run_id, priority, ready_at)
        select $1, i.id, $6, coalesce($7, now()) from inserted i
+     ), notified as (
+       select pg_notify('${readyChannel}', '') from (select 1 from inserted limit 1) x
      )
-     select coalesce(i.id, r.id) as id, g.key as idempotency_key, i.id is not null as created
+     select coalesce(i.id, r.id) as id, g.key as idempotency_key, i.id is not null as created,
+       (select count(*) from notified) as notified
      from given g
      left join inserted i on i.id = g.id
      left join flow_runs r on i.id is null and r.tenant_id = $1 and r.flow_id = $2 and r.idempotency_key = g.key
@@ -71,7 +74,6 @@ export async function enqueueMany(
       options.trigger ?? 'system',
     ],
   );
-  if (rows.some((row) => row.created)) await tx.query(`select pg_notify('${readyChannel}', '')`);
   return rows.map((row) => ({ runId: row.id, created: row.created }));
 }
 

@@ -23,37 +23,8 @@ const toClaim = (row: ClaimRow): Claim => ({
 });
 
 /**
- * Tenants with queued rows, by a loose index scan (one index probe per tenant, not one row per job), with how
- * many runs each has leased right now. Tenants with fewer running runs come first: a tenant that floods the
- * queue cannot starve the others, and the per-tenant concurrency limit is applied from the same count.
- */
-const tenantLoad = (active = 'r.leased_until > now()') => `
-  with recursive tenants as (
-    (select tenant_id from flow_queue order by tenant_id limit 1)
-    union all
-    select (select q.tenant_id from flow_queue q where q.tenant_id > t.tenant_id order by q.tenant_id limit 1)
-    from tenants t where t.tenant_id is not null
-  ), load as (
-    select t.tenant_id,
-      (select count(*) from flow_queue r where r.tenant_id = t.tenant_id
-         and (r.leased_until is not null or r.dispatched_at is not null) and ${active}) as running
-    from tenants t where t.tenant_id is not null
-    order by 2, random()
-    limit 64
-  )`;
-
-/** Rows of one tenant that are ready and not leased (or whose lease ran out: a dead worker's run). */
-const readyRows = (extra = '') => `
-    select q.tenant_id, q.run_id from flow_queue q
-    where q.tenant_id = l.tenant_id and q.ready_at <= now()
-      and (q.leased_until is null or q.leased_until < now()) ${extra}
-    order by q.priority desc, q.ready_at
-    limit greatest(0, least($1, $2 - l.running))
-    for update skip locked`;
-
-/**
- * Claims up to `max` ready runs across tenants in one statement (batches: a single-row SKIP LOCKED dequeue gets
- * slower as workers are added, research/flows.md).
+ * Claims up to `max` ready runs across tenants in one statement, fairly (flow_claim_ready, migration 0002).
+ * Batches, because a single-row SKIP LOCKED dequeue gets slower as workers are added (research/flows.md).
  */
 export async function claimReady(
   pool: Pool,
@@ -62,16 +33,12 @@ export async function claimReady(
   tenantConcurrency: number,
   leaseMs: number,
 ): Promise<Claim[]> {
-  const { rows } = await pool.query<ClaimRow>(
-    `${tenantLoad()}, picked as (
-       select j.tenant_id, j.run_id from load l cross join lateral (${readyRows()}) j limit $1
-     )
-     update flow_queue q set lease_token = gen_random_uuid(), worker_id = $3,
-       leased_until = now() + $4 * interval '1 millisecond'
-     from picked p where q.tenant_id = p.tenant_id and q.run_id = p.run_id
-     returning q.tenant_id, q.run_id, q.lease_token, q.ready_at`,
-    [max, tenantConcurrency, workerId, leaseMs],
-  );
+  const { rows } = await pool.query<ClaimRow>('select * from flow_claim_ready($1, $2, $3, $4)', [
+    workerId,
+    max,
+    tenantConcurrency,
+    leaseMs,
+  ]);
   return rows.map(toClaim);
 }
 
@@ -85,11 +52,7 @@ export interface Dispatched extends Dispatch {
   readyAt: Date;
 }
 
-/**
- * JetStream backend: picks ready runs fairly, like claimReady, and marks them dispatched (a new message
- * sequence) instead of leasing them. A run dispatched long ago and still not leased (message lost with a
- * broker's storage) is dispatched again.
- */
+/** JetStream backend: picks ready runs fairly, like claimReady, and marks them dispatched (flow_mark_dispatched). */
 export async function markDispatched(
   pool: Pool,
   max: number,
@@ -97,14 +60,7 @@ export async function markDispatched(
   redispatchAfterMs: number,
 ): Promise<Dispatched[]> {
   const { rows } = await pool.query<{ tenant_id: string; run_id: string; dispatch_seq: number; ready_at: Date }>(
-    `${tenantLoad(`(r.leased_until > now() or r.dispatched_at > now() - $3 * interval '1 millisecond')`)}, picked as (
-       select j.tenant_id, j.run_id from load l cross join lateral (${readyRows(
-         `and (q.dispatched_at is null or q.dispatched_at < now() - $3 * interval '1 millisecond')`,
-       )}) j limit $1
-     )
-     update flow_queue q set dispatch_seq = q.dispatch_seq + 1, dispatched_at = now()
-     from picked p where q.tenant_id = p.tenant_id and q.run_id = p.run_id
-     returning q.tenant_id, q.run_id, q.dispatch_seq, q.ready_at`,
+    'select * from flow_mark_dispatched($1, $2, $3)',
     [max, tenantConcurrency, redispatchAfterMs],
   );
   return rows.map((row) => ({
@@ -122,21 +78,13 @@ export async function claimDispatched(
   dispatches: Dispatch[],
   leaseMs: number,
 ): Promise<Claim[]> {
-  const { rows } = await pool.query<ClaimRow>(
-    `update flow_queue q set lease_token = gen_random_uuid(), worker_id = $4,
-       leased_until = now() + $5 * interval '1 millisecond'
-     from unnest($1::uuid[], $2::uuid[], $3::int[]) as d(tenant_id, run_id, seq)
-     where q.tenant_id = d.tenant_id and q.run_id = d.run_id and q.dispatch_seq = d.seq
-       and (q.leased_until is null or q.leased_until < now())
-     returning q.tenant_id, q.run_id, q.lease_token, q.ready_at`,
-    [
-      dispatches.map((d) => d.tenantId),
-      dispatches.map((d) => d.runId),
-      dispatches.map((d) => d.seq),
-      workerId,
-      leaseMs,
-    ],
-  );
+  const { rows } = await pool.query<ClaimRow>('select * from flow_claim_dispatched($1, $2, $3, $4, $5)', [
+    workerId,
+    dispatches.map((d) => d.tenantId),
+    dispatches.map((d) => d.runId),
+    dispatches.map((d) => d.seq),
+    leaseMs,
+  ]);
   return rows.map(toClaim);
 }
 

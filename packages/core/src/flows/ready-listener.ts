@@ -8,6 +8,8 @@ import { readyChannel } from './enqueue.ts';
 export class ReadyListener {
   private client: pg.Client | null = null;
   private waiters: Array<() => void> = [];
+  /** Work was announced while nobody slept (e.g. during a claim): the next sleep returns at once. */
+  private announced = false;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly connectionString: string;
@@ -24,6 +26,10 @@ export class ReadyListener {
 
   /** Resolves after `ms`, or earlier when work is announced or wake() is called. */
   sleep(ms: number): Promise<void> {
+    if (this.announced) {
+      this.announced = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const waiters = this.waiters;
       const timer = setTimeout(done, ms);
@@ -38,6 +44,7 @@ export class ReadyListener {
   }
 
   wake() {
+    if (this.waiters.length === 0) this.announced = true;
     for (const resolve of [...this.waiters]) resolve();
   }
 

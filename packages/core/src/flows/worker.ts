@@ -98,7 +98,9 @@ export class FlowWorker {
     let failures = 0;
     while (!this.stopping) {
       const free = concurrency - this.active.size;
-      if (free <= 0) {
+      // Claim in batches: while runs are in flight, wait until a quarter of the slots are free (one claim
+      // statement per batch instead of one per finished run).
+      if (free <= 0 || (this.active.size > 0 && free < Math.ceil(concurrency / 4))) {
         await new Promise<void>((resolve) => {
           this.slotWaiter = resolve;
         });
@@ -120,32 +122,24 @@ export class FlowWorker {
     }
   }
 
-  /** Starts claimed runs, one transaction per tenant. */
+  /** Starts claimed runs, all tenants in one statement. */
   private async begin(claims: Claim[]) {
-    const byTenant = Map.groupBy(claims, (claim) => claim.tenantId);
-    await Promise.all(
-      [...byTenant].map(async ([tenantId, tenantClaims]) => {
-        const started = await withTenant(this.options.pool, tenantId, async (tx) => {
-          const rows = await startAttempts(tx, tenantId, this.workerId, tenantClaims);
-          const startedIds = new Set(rows.map((row) => row.runId));
-          const stale = tenantClaims.filter((claim) => !startedIds.has(claim.runId));
-          if (stale.length > 0) await dropClaims(tx, tenantId, stale);
-          return rows;
-        });
-        const claimsById = new Map(tenantClaims.map((claim) => [claim.runId, claim]));
-        for (const claim of tenantClaims) {
-          if (!started.some((run) => run.runId === claim.runId)) this.options.queue.settled(claim);
-        }
-        for (const run of started) {
-          const claim = claimsById.get(run.runId) as Claim;
-          this.options.observer.attemptStarted?.(
-            this.options.queue.name,
-            Math.max(0, (Date.now() - claim.readyAt.getTime()) / 1000),
-          );
-          this.launch(run, claim);
-        }
-      }),
-    );
+    const started = await startAttempts(this.options.pool, this.workerId, claims);
+    const startedIds = new Set(started.map((run) => run.runId));
+    const stale = claims.filter((claim) => !startedIds.has(claim.runId));
+    if (stale.length > 0) {
+      await dropClaims(this.options.pool, stale);
+      for (const claim of stale) this.options.queue.settled(claim);
+    }
+    const claimsById = new Map(claims.map((claim) => [claim.runId, claim]));
+    for (const run of started) {
+      const claim = claimsById.get(run.runId) as Claim;
+      this.options.observer.attemptStarted?.(
+        this.options.queue.name,
+        Math.max(0, (Date.now() - claim.readyAt.getTime()) / 1000),
+      );
+      this.launch(run, claim);
+    }
   }
 
   private launch(run: StartedRun, claim: Claim) {
