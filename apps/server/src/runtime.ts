@@ -2,7 +2,6 @@ import { createPool, loadMigrations, migrate, type Pool, withCredentials } from 
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { Metrics } from './plugins/metrics.ts';
 import type { App } from './routes/shared.ts';
 
@@ -29,6 +28,9 @@ export async function openDatabase(config: Config, log: Logger, allowEmbedded: b
     return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, stop: async () => {} };
   }
   if (!allowEmbedded) throw new Error('DATABASE_URL (or DATABASE_APP_URL) is required for this command');
+  // Loaded only when embedding: the embedded-postgres package installs its own SIGTERM hook at import time (it
+  // exits with 143), which would cut the graceful shutdown of `atrium serve` and `atrium worker` short.
+  const { startEmbeddedPostgres } = await import('./embedded-postgres.ts');
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
   log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL is running');
   return { ...embedded, appPassword: embedded.appPassword };

@@ -127,6 +127,7 @@ export async function runWorkerProcess(config: Config, appUrl: string, log: Logg
     return metrics.registry.metrics();
   });
   await http.listen({ host: config.host, port: config.workerPort });
+  log.info({ port: config.workerPort }, 'worker health endpoints are listening');
   return {
     async close() {
       await flows.stop(config.workerDrainMs);

@@ -377,3 +377,75 @@ create function flow_claim_dispatched(worker text, tenants uuid[], runs uuid[], 
   returning q.tenant_id, q.run_id, q.lease_token, q.ready_at
 $$;
 grant execute on function flow_claim_dispatched(text, uuid[], uuid[], integer[], integer) to atrium_app;
+
+-- Claim and start in one round trip (the worker's hot path). Claimed rows whose run no longer waits (finished,
+-- cancelled, or its organization deleted) are dropped from the queue instead of being started.
+create function flow_start_claimed(worker text, tenants uuid[], runs uuid[], tokens uuid[], ready timestamptz[])
+  returns table (tenant_id uuid, run_id uuid, lease_token uuid, ready_at timestamptz, attempt_id uuid,
+                 flow_id text, input jsonb, attempts integer, started_at timestamptz, cancel_requested boolean,
+                 steps jsonb)
+  language plpgsql volatile
+  as $$
+#variable_conflict use_column
+declare
+  started uuid[] := '{}';
+  row record;
+begin
+  if runs is null or cardinality(runs) = 0 then
+    return;
+  end if;
+  for row in
+    select c.tenant_id as c_tenant, c.lease_token as c_token, c.ready_at as c_ready, s.*
+    from unnest(tenants, runs, tokens, ready) as c(tenant_id, run_id, lease_token, ready_at)
+    join flow_start_attempts(worker, tenants, runs, tokens, ready) s on s.run_id = c.run_id
+  loop
+    tenant_id := row.c_tenant; run_id := row.run_id; lease_token := row.c_token; ready_at := row.c_ready;
+    attempt_id := row.attempt_id; flow_id := row.flow_id; input := row.input; attempts := row.attempts;
+    started_at := row.started_at; cancel_requested := row.cancel_requested; steps := row.steps;
+    started := started || row.run_id;
+    return next;
+  end loop;
+  delete from flow_queue q using unnest(tenants, runs, tokens) as c(tenant_id, run_id, lease_token)
+  where q.tenant_id = c.tenant_id and q.run_id = c.run_id and q.lease_token = c.lease_token
+    and not (c.run_id = any(started));
+end
+$$;
+
+create function flow_claim_and_start(worker text, max_rows integer, tenant_limit integer, lease_ms integer)
+  returns table (tenant_id uuid, run_id uuid, lease_token uuid, ready_at timestamptz, attempt_id uuid,
+                 flow_id text, input jsonb, attempts integer, started_at timestamptz, cancel_requested boolean,
+                 steps jsonb)
+  language plpgsql volatile
+  as $$
+#variable_conflict use_column
+declare
+  c_tenants uuid[]; c_runs uuid[]; c_tokens uuid[]; c_ready timestamptz[];
+begin
+  select array_agg(c.tenant_id), array_agg(c.run_id), array_agg(c.lease_token), array_agg(c.ready_at)
+    into c_tenants, c_runs, c_tokens, c_ready
+  from flow_claim_ready(worker, max_rows, tenant_limit, lease_ms) c;
+  return query select * from flow_start_claimed(worker, c_tenants, c_runs, c_tokens, c_ready);
+end
+$$;
+
+create function flow_claim_dispatched_and_start(worker text, tenants uuid[], runs uuid[], seqs integer[],
+                                                lease_ms integer)
+  returns table (tenant_id uuid, run_id uuid, lease_token uuid, ready_at timestamptz, attempt_id uuid,
+                 flow_id text, input jsonb, attempts integer, started_at timestamptz, cancel_requested boolean,
+                 steps jsonb)
+  language plpgsql volatile
+  as $$
+#variable_conflict use_column
+declare
+  c_tenants uuid[]; c_runs uuid[]; c_tokens uuid[]; c_ready timestamptz[];
+begin
+  select array_agg(c.tenant_id), array_agg(c.run_id), array_agg(c.lease_token), array_agg(c.ready_at)
+    into c_tenants, c_runs, c_tokens, c_ready
+  from flow_claim_dispatched(worker, tenants, runs, seqs, lease_ms) c;
+  return query select * from flow_start_claimed(worker, c_tenants, c_runs, c_tokens, c_ready);
+end
+$$;
+
+grant execute on function flow_start_claimed(text, uuid[], uuid[], uuid[], timestamptz[]),
+  flow_claim_and_start(text, integer, integer, integer),
+  flow_claim_dispatched_and_start(text, uuid[], uuid[], integer[], integer) to atrium_app;

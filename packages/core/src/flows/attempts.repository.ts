@@ -1,5 +1,5 @@
 import type { Pool, Tx } from '@atrium/db';
-import type { Claim } from './queue.repository.ts';
+import type { Claim, Dispatch } from './queue.repository.ts';
 
 export interface StartedRun {
   runId: string;
@@ -15,6 +15,8 @@ export interface StartedRun {
 interface StartedRow {
   tenant_id: string;
   run_id: string;
+  lease_token: string;
+  ready_at: Date;
   attempt_id: string;
   flow_id: string;
   input: unknown;
@@ -24,21 +26,15 @@ interface StartedRow {
   steps: Record<string, unknown>;
 }
 
-/**
- * Starts claimed runs of any tenants in one round trip (flow_start_attempts, migration 0002): an attempt still
- * marked running belonged to a worker whose lease ran out (lost), the run counts one more attempt, a new attempt
- * row records the lease token, and the memoized step results come back with it.
- */
-export async function startAttempts(pool: Pool, workerId: string, claims: Claim[]) {
-  const { rows } = await pool.query<StartedRow>('select * from flow_start_attempts($1, $2, $3, $4, $5)', [
-    workerId,
-    claims.map((c) => c.tenantId),
-    claims.map((c) => c.runId),
-    claims.map((c) => c.leaseToken),
-    claims.map((c) => c.readyAt),
-  ]);
-  return rows.map(
-    (row): StartedRun => ({
+export interface Started {
+  claim: Claim;
+  run: StartedRun;
+}
+
+function toStarted(row: StartedRow): Started {
+  return {
+    claim: { tenantId: row.tenant_id, runId: row.run_id, leaseToken: row.lease_token, readyAt: row.ready_at },
+    run: {
       runId: row.run_id,
       attemptId: row.attempt_id,
       flowId: row.flow_id,
@@ -47,17 +43,47 @@ export async function startAttempts(pool: Pool, workerId: string, claims: Claim[
       startedAt: row.started_at,
       cancelRequested: row.cancel_requested,
       steps: row.steps,
-    }),
-  );
+    },
+  };
 }
 
-/** Queue rows whose run is no longer waiting (finished or cancelled meanwhile): nothing to run, drop them. */
-export async function dropClaims(pool: Pool, claims: Claim[]) {
-  await pool.query(
-    `delete from flow_queue q using unnest($1::uuid[], $2::uuid[], $3::uuid[]) c(tenant_id, run_id, token)
-     where q.tenant_id = c.tenant_id and q.run_id = c.run_id and q.lease_token = c.token`,
-    [claims.map((c) => c.tenantId), claims.map((c) => c.runId), claims.map((c) => c.leaseToken)],
-  );
+/**
+ * Claims up to `max` ready runs across tenants, fairly, and starts them, in one round trip
+ * (flow_claim_and_start, migration 0002): lease, attempt row (a previous attempt still marked running is lost),
+ * and the memoized step results. Batches, because a single-row SKIP LOCKED dequeue gets slower as workers are
+ * added (research/flows.md).
+ */
+export async function claimAndStart(
+  pool: Pool,
+  workerId: string,
+  max: number,
+  tenantConcurrency: number,
+  leaseMs: number,
+): Promise<Started[]> {
+  const { rows } = await pool.query<StartedRow>('select * from flow_claim_and_start($1, $2, $3, $4)', [
+    workerId,
+    max,
+    tenantConcurrency,
+    leaseMs,
+  ]);
+  return rows.map(toStarted);
+}
+
+/** JetStream backend: leases and starts the runs named by delivered messages that are the current dispatch. */
+export async function claimDispatchedAndStart(
+  pool: Pool,
+  workerId: string,
+  dispatches: Dispatch[],
+  leaseMs: number,
+): Promise<Started[]> {
+  const { rows } = await pool.query<StartedRow>('select * from flow_claim_dispatched_and_start($1, $2, $3, $4, $5)', [
+    workerId,
+    dispatches.map((d) => d.tenantId),
+    dispatches.map((d) => d.runId),
+    dispatches.map((d) => d.seq),
+    leaseMs,
+  ]);
+  return rows.map(toStarted);
 }
 
 export interface Success {

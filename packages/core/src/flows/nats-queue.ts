@@ -11,7 +11,8 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { type Claim, claimDispatched, type Dispatch, markDispatched } from './queue.repository.ts';
+import { claimDispatchedAndStart, type Started } from './attempts.repository.ts';
+import { type Claim, type Dispatch, markDispatched } from './queue.repository.ts';
 import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { ReadyListener } from './ready-listener.ts';
 
@@ -84,7 +85,7 @@ export class NatsQueue implements QueueBackend {
     this.dispatcher = this.dispatchLoop();
   }
 
-  async claim(options: ClaimOptions, waitMs: number): Promise<Claim[]> {
+  async claim(options: ClaimOptions, waitMs: number): Promise<Started[]> {
     this.tenantConcurrency = options.tenantConcurrency;
     if (this.buffer.length === 0 && waitMs > 0) await this.waitForMessages(waitMs);
     const taken = this.buffer.splice(0, options.max);
@@ -100,15 +101,15 @@ export class NatsQueue implements QueueBackend {
       byKey.set(dispatch.runId, msg);
       dispatches.push(dispatch);
     }
-    let claims: Claim[];
+    let started: Started[];
     try {
-      claims = await claimDispatched(this.options.pool, options.workerId, dispatches, options.leaseMs);
+      started = await claimDispatchedAndStart(this.options.pool, options.workerId, dispatches, options.leaseMs);
     } catch (err) {
       // The database is away: let the broker deliver these again later.
       for (const msg of byKey.values()) msg.nak(1000);
       throw err;
     }
-    for (const claim of claims) {
+    for (const { claim } of started) {
       const msg = byKey.get(claim.runId);
       byKey.delete(claim.runId);
       if (msg) this.inFlight.set(claim.runId, msg);
@@ -116,7 +117,7 @@ export class NatsQueue implements QueueBackend {
     // Stale messages: an older dispatch, a run leased by someone else, or one that no longer waits. The
     // dispatcher publishes again whatever still needs to run, so these can go.
     for (const msg of byKey.values()) msg.term();
-    return claims;
+    return started;
   }
 
   settled(claim: Claim) {

@@ -1,5 +1,5 @@
 import type { Pool } from '@atrium/db';
-import { type Claim, claimReady } from './queue.repository.ts';
+import { claimAndStart, type Started } from './attempts.repository.ts';
 import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { ReadyListener } from './ready-listener.ts';
 
@@ -28,8 +28,8 @@ export class PostgresQueue implements QueueBackend {
     return this.listener.start();
   }
 
-  async claim(options: ClaimOptions, waitMs: number): Promise<Claim[]> {
-    const claims = await claimReady(
+  async claim(options: ClaimOptions, waitMs: number): Promise<Started[]> {
+    const claims = await claimAndStart(
       this.pool,
       options.workerId,
       options.max,

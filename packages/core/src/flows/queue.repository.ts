@@ -8,40 +8,6 @@ export interface Claim {
   readyAt: Date;
 }
 
-interface ClaimRow {
-  tenant_id: string;
-  run_id: string;
-  lease_token: string;
-  ready_at: Date;
-}
-
-const toClaim = (row: ClaimRow): Claim => ({
-  tenantId: row.tenant_id,
-  runId: row.run_id,
-  leaseToken: row.lease_token,
-  readyAt: row.ready_at,
-});
-
-/**
- * Claims up to `max` ready runs across tenants in one statement, fairly (flow_claim_ready, migration 0002).
- * Batches, because a single-row SKIP LOCKED dequeue gets slower as workers are added (research/flows.md).
- */
-export async function claimReady(
-  pool: Pool,
-  workerId: string,
-  max: number,
-  tenantConcurrency: number,
-  leaseMs: number,
-): Promise<Claim[]> {
-  const { rows } = await pool.query<ClaimRow>('select * from flow_claim_ready($1, $2, $3, $4)', [
-    workerId,
-    max,
-    tenantConcurrency,
-    leaseMs,
-  ]);
-  return rows.map(toClaim);
-}
-
 export interface Dispatch {
   tenantId: string;
   runId: string;
@@ -69,23 +35,6 @@ export async function markDispatched(
     seq: row.dispatch_seq,
     readyAt: row.ready_at,
   }));
-}
-
-/** JetStream backend: leases the runs named by delivered messages, if the message is the current dispatch. */
-export async function claimDispatched(
-  pool: Pool,
-  workerId: string,
-  dispatches: Dispatch[],
-  leaseMs: number,
-): Promise<Claim[]> {
-  const { rows } = await pool.query<ClaimRow>('select * from flow_claim_dispatched($1, $2, $3, $4, $5)', [
-    workerId,
-    dispatches.map((d) => d.tenantId),
-    dispatches.map((d) => d.runId),
-    dispatches.map((d) => d.seq),
-    leaseMs,
-  ]);
-  return rows.map(toClaim);
 }
 
 export interface LeaseState {

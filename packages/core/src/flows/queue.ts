@@ -1,3 +1,4 @@
+import type { Started } from './attempts.repository.ts';
 import type { Claim } from './queue.repository.ts';
 
 export type { Claim } from './queue.repository.ts';
@@ -17,8 +18,8 @@ export interface ClaimOptions {
 export interface QueueBackend {
   readonly name: 'postgres' | 'nats';
   start(): Promise<void>;
-  /** Claims ready runs; resolves with none after `waitMs` (or earlier, when woken) if nothing is ready. */
-  claim(options: ClaimOptions, waitMs: number): Promise<Claim[]>;
+  /** Claims and starts ready runs; resolves with none after `waitMs` (or earlier, when woken) if nothing is ready. */
+  claim(options: ClaimOptions, waitMs: number): Promise<Started[]>;
   /** The run's completion has committed (JetStream: ack the message now). */
   settled(claim: Claim): void;
   /** A long step is still running (JetStream: `working()`, so the broker does not redeliver). */

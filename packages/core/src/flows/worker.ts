@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Pool, withTenant } from '@atrium/db';
-import { dropClaims, type StartedRun, startAttempts } from './attempts.repository.ts';
+import type { Started, StartedRun } from './attempts.repository.ts';
 import { CompletionBatcher, type Logger, persist, silentLogger } from './completions.ts';
 import type { FlowRegistry } from './definition.ts';
 import { registerDefinitions } from './definitions.repository.ts';
@@ -107,12 +107,12 @@ export class FlowWorker {
         continue;
       }
       try {
-        const claims = await queue.claim(
+        const started = await queue.claim(
           { workerId: this.workerId, max: free, tenantConcurrency, leaseMs },
           this.stopping ? 0 : pollMs,
         );
         failures = 0;
-        if (claims.length > 0) await this.begin(claims);
+        this.begin(started);
       } catch (err) {
         failures += 1;
         const delayMs = Math.min(5000, 100 * 2 ** failures) * (0.5 + Math.random());
@@ -122,18 +122,8 @@ export class FlowWorker {
     }
   }
 
-  /** Starts claimed runs, all tenants in one statement. */
-  private async begin(claims: Claim[]) {
-    const started = await startAttempts(this.options.pool, this.workerId, claims);
-    const startedIds = new Set(started.map((run) => run.runId));
-    const stale = claims.filter((claim) => !startedIds.has(claim.runId));
-    if (stale.length > 0) {
-      await dropClaims(this.options.pool, stale);
-      for (const claim of stale) this.options.queue.settled(claim);
-    }
-    const claimsById = new Map(claims.map((claim) => [claim.runId, claim]));
-    for (const run of started) {
-      const claim = claimsById.get(run.runId) as Claim;
+  private begin(started: Started[]) {
+    for (const { claim, run } of started) {
       this.options.observer.attemptStarted?.(
         this.options.queue.name,
         Math.max(0, (Date.now() - claim.readyAt.getTime()) / 1000),
