@@ -261,21 +261,33 @@ async function dropDatabases() {
   await admin.end();
 }
 
+/**
+ * Each system runs once per round, rounds interleaved, on a fresh database each time; a system's best round is
+ * reported (the machine is shared: the best round is the least disturbed one).
+ */
 async function main() {
-  const stamp = Date.now().toString(36);
-  console.log(JSON.stringify({ jobs, latencyJobs, concurrency, latencyRatePerSecond, node: process.version }));
-  const results: Result[] = [];
-  for (const backend of ['postgres', 'nats'] as const) {
-    results.push(
-      await withDatabase(`atrium_bench_${backend}_${stamp}`, async (ownerUrl) => {
-        await migrate(ownerUrl);
-        return atrium(backend, ownerUrl, withCredentials(ownerUrl, 'atrium_app'));
-      }),
-    );
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  console.log(JSON.stringify({ jobs, latencyJobs, concurrency, latencyRatePerSecond, rounds, node: process.version }));
+  const best = new Map<string, Result>();
+  const keep = (result: Result) => {
+    const previous = best.get(result.system);
+    if (!previous || result.jobsPerSecond > previous.jobsPerSecond) best.set(result.system, result);
+  };
+  for (let round = 0; round < rounds; round++) {
+    const stamp = `${Date.now().toString(36)}_${round}`;
+    for (const backend of ['postgres', 'nats'] as const) {
+      keep(
+        await withDatabase(`atrium_bench_${backend}_${stamp}`, async (ownerUrl) => {
+          await migrate(ownerUrl);
+          return atrium(backend, ownerUrl, withCredentials(ownerUrl, 'atrium_app'));
+        }),
+      );
+    }
+    keep(await withDatabase(`atrium_bench_graphile_${stamp}`, graphile));
+    keep(await withDatabase(`atrium_bench_pgboss_${stamp}`, pgBoss));
   }
-  results.push(await withDatabase(`atrium_bench_graphile_${stamp}`, graphile));
-  results.push(await withDatabase(`atrium_bench_pgboss_${stamp}`, pgBoss));
-  const reference = results.find((r) => r.system === 'graphile-worker')?.jobsPerSecond ?? Number.NaN;
+  const results = [...best.values()];
+  const reference = best.get('graphile-worker')?.jobsPerSecond ?? Number.NaN;
   console.log('\n| system | jobs/s | × graphile-worker | enqueue→start p50 | p99 |');
   console.log('|---|---|---|---|---|');
   for (const r of results) {

@@ -57,7 +57,8 @@ async function inTransaction<T>(pool: Pool, begin: string, work: (tx: Tx) => Pro
     }
     throw err;
   } finally {
-    client.off('error', onError);
+    // A broken client keeps the listener: it is being destroyed and may still report the closed socket.
+    if (!broken) client.off('error', onError);
     client.release(broken);
   }
 }
