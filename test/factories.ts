@@ -19,6 +19,22 @@ const unique = (prefix: string) => `${prefix} ${++counter}`;
 
 export const factories: Partial<Record<IdKind, Factory>> = {
   organization: async (_app, tenant) => tenant,
+  membership: async (app, tenant) => {
+    const { body } = await call(app, 'GET', `/api/v1/organizations/${tenant}/members`, undefined, { tenant });
+    return body[0].id as string;
+  },
+  invitation: (app, tenant) =>
+    created(
+      call(
+        app,
+        'POST',
+        `/api/v1/organizations/${tenant}/invitations`,
+        { email: `${unique('invitee').replace(' ', '')}@example.com`, role: 'member' },
+        { tenant },
+      ),
+    ),
+  apiKey: (app, tenant) =>
+    created(call(app, 'POST', '/api/v1/api-keys', { name: unique('Key'), role: 'member' }, { tenant })),
   workspace: (app, tenant) =>
     created(call(app, 'POST', '/api/v1/workspaces', { name: unique('Workspace') }, { tenant })),
   project: async (app, tenant) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
+import { AccessTokens, type IdentityDeps, SecretBox } from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -7,16 +8,22 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import { type Authenticator, defaultRequirement, devHeaderAuthenticator, installAuth } from './plugins/auth.ts';
+import { bearerAuthenticator, defaultRequirement, installAuth } from './plugins/auth.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
+import { RateLimits } from './plugins/rate-limit.ts';
 import { installValidators } from './plugins/validation.ts';
+import { apiKeyRoutes } from './routes/api-keys.routes.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
+import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { memberRoutes } from './routes/members.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
 import type { App } from './routes/shared.ts';
+import { wellKnownRoutes } from './routes/well-known.routes.ts';
 import { workspaceRoutes } from './routes/workspaces.routes.ts';
 
 export interface AppDeps {
@@ -26,6 +33,8 @@ export interface AppDeps {
   expectedMigration: number;
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
+  /** Shared counters for rate limits across API processes; null or absent: in-process. */
+  redis?: Redis | null;
 }
 
 export interface RegisteredRoute {
@@ -107,13 +116,35 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
 
-  const authenticators: Authenticator[] = [];
-  if (config.devTenantHeader) authenticators.push(devHeaderAuthenticator(deps.pool));
-  installAuth(app, authenticators);
-  installMetrics(app, deps.metrics ?? new Metrics(), deps.pool);
+  if (!config.secretKey) throw new Error('ATRIUM_SECRET_KEY is required (every API process needs the same one)');
+  const secrets = new SecretBox(config.secretKey);
+  const tokens = new AccessTokens({
+    pool: deps.pool,
+    secrets,
+    issuer: config.publicUrl,
+    ttlSeconds: config.accessTokenTtlSeconds,
+  });
+  const identity: IdentityDeps = {
+    pool: deps.pool,
+    tokens,
+    secrets,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    invitationTtlSeconds: config.invitationTtlSeconds,
+  };
+  const metrics = deps.metrics ?? new Metrics();
+  installAuth(
+    app,
+    [bearerAuthenticator(identity, tokens)],
+    new RateLimits(config.rateLimits, metrics, deps.redis ?? null),
+  );
+  installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
+  wellKnownRoutes(app, tokens, config.publicUrl);
+  authRoutes(app, identity);
+  memberRoutes(app, identity);
+  apiKeyRoutes(app, identity);
   organizationRoutes(app, routeDeps);
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);

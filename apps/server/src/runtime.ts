@@ -1,4 +1,5 @@
 import { createPool, loadMigrations, migrate, type Pool, withCredentials } from '@atrium/db';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
@@ -15,6 +16,7 @@ interface Database {
   ownerUrl: string | null;
   appUrl: string;
   appPassword: string | null;
+  secretKey: string | null;
   stop(): Promise<void>;
 }
 
@@ -25,12 +27,12 @@ export async function openDatabase(config: Config, log: Logger, allowEmbedded: b
     const appUrl =
       config.databaseAppUrl ??
       withCredentials(ownerUrl as string, 'atrium_app', config.databaseAppPassword ?? undefined);
-    return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, stop: async () => {} };
+    return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, secretKey: null, stop: async () => {} };
   }
   if (!allowEmbedded) throw new Error('DATABASE_URL (or DATABASE_APP_URL) is required for this command');
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
   log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL is running');
-  return { ...embedded, appPassword: embedded.appPassword };
+  return embedded;
 }
 
 export async function runMigrations(ownerUrl: string, appPassword: string | null, log: Logger) {
@@ -53,7 +55,9 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
   });
   const expectedMigration = (await loadMigrations()).length;
-  const app = await buildApp(config, { pool, expectedMigration, logger: log });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
+  redis?.on('error', (err) => log.warn({ err }, 'redis error'));
+  const app = await buildApp(config, { pool, expectedMigration, logger: log, redis });
   await app.listen({ host: config.host, port: config.port });
   return {
     app,
@@ -62,6 +66,7 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
       // Stops accepting, lets in-flight requests finish (Fastify answers 503 to new ones meanwhile).
       await app.close();
       await pool.end();
+      redis?.disconnect();
     },
   };
 }
