@@ -1,8 +1,8 @@
 /** [first, last] address of an IPv4 CIDR as 32-bit numbers. */
 export function cidrRange(cidr: string): [number, number] {
-  const [address, bitsText] = cidr.split("/");
+  const [address, bitsText] = cidr.split('/');
   const bits = Number(bitsText);
-  const octets = address.split(".").map(Number);
+  const octets = address.split('.').map(Number);
   if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255)) || !(bits >= 0 && bits <= 32)) {
     throw new Error(`not an IPv4 CIDR: ${cidr}`);
   }

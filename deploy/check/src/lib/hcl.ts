@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
-import { basename, dirname } from "node:path";
-import { parse } from "@cdktf/hcl2json";
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
 
 export type HclDocument = Record<string, any>;
 
@@ -8,15 +8,15 @@ export type HclDocument = Record<string, any>;
 export async function parseModule(files: string[]): Promise<HclDocument> {
   const merged: HclDocument = {};
   for (const file of files) {
-    const document = await parse(basename(file), readFileSync(file, "utf8"));
+    const document = await parse(basename(file), readFileSync(file, 'utf8'));
     for (const [blockType, blocks] of Object.entries(document)) {
-      if (typeof blocks !== "object" || blocks === null || Array.isArray(blocks)) {
+      if (typeof blocks !== 'object' || blocks === null || Array.isArray(blocks)) {
         merged[blockType] = blocks;
         continue;
       }
       merged[blockType] ??= {};
       for (const [key, value] of Object.entries(blocks as Record<string, any>)) {
-        if (blockType === "resource" || blockType === "data") {
+        if (blockType === 'resource' || blockType === 'data') {
           merged[blockType][key] = { ...(merged[blockType][key] ?? {}), ...value };
         } else {
           merged[blockType][key] = value;
@@ -28,7 +28,7 @@ export async function parseModule(files: string[]): Promise<HclDocument> {
 }
 
 export async function parseFile(file: string): Promise<HclDocument> {
-  return parse(basename(file), readFileSync(file, "utf8"));
+  return parse(basename(file), readFileSync(file, 'utf8'));
 }
 
 /** The single body of resource `type.name`, throwing when absent. */

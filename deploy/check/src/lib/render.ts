@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
-import { k8sDir, type Overlay } from "./paths.ts";
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { k8sDir, type Overlay } from './paths.ts';
 
 export type K8sObject = {
   apiVersion: string;
@@ -15,10 +15,10 @@ export type K8sObject = {
 /** Why kustomize rendering cannot run here, or undefined when it can. */
 export function kubectlMissing(): string | undefined {
   try {
-    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
     return undefined;
   } catch {
-    return "kubectl not found on PATH";
+    return 'kubectl not found on PATH';
   }
 }
 
@@ -28,22 +28,24 @@ const cache = new Map<string, K8sObject[]>();
 export function render(dir: string): K8sObject[] {
   const cached = cache.get(dir);
   if (cached) return cached;
-  const text = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const objects = parseYamlStream(text, dir) as K8sObject[];
   cache.set(dir, objects);
   return objects;
 }
 
 export function renderOverlay(overlay: Overlay): K8sObject[] {
-  return render(join(k8sDir, "overlays", overlay));
+  return render(join(k8sDir, 'overlays', overlay));
 }
 
 /** Parses a multi-document YAML stream; throws on syntax errors and duplicate keys. */
 export function parseYamlStream(text: string, source: string): unknown[] {
-  return parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true }).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map((e) => e.message).join("; ")}`);
-    return doc.toJS();
-  }).filter((value) => value !== null);
+  return parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true })
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      return doc.toJS();
+    })
+    .filter((value) => value !== null);
 }
 
 export function byKind(objects: K8sObject[], kind: string): K8sObject[] {
@@ -62,5 +64,5 @@ export function podSpec(workload: K8sObject): any {
 }
 
 export function workloads(objects: K8sObject[]): K8sObject[] {
-  return objects.filter((o) => ["Deployment", "StatefulSet", "Job", "DaemonSet"].includes(o.kind));
+  return objects.filter((o) => ['Deployment', 'StatefulSet', 'Job', 'DaemonSet'].includes(o.kind));
 }
