@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import { bearerAuthenticator, defaultRequirement, installAuth } from './plugins/auth.ts';
+import { ApiKeyCache, bearerAuthenticator, defaultRequirement, installAuth } from './plugins/auth.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { RateLimits } from './plugins/rate-limit.ts';
@@ -132,11 +132,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     invitationTtlSeconds: config.invitationTtlSeconds,
   };
   const metrics = deps.metrics ?? new Metrics();
-  installAuth(
-    app,
-    [bearerAuthenticator(identity, tokens)],
-    new RateLimits(config.rateLimits, metrics, deps.redis ?? null),
-  );
+  const apiKeyCache = new ApiKeyCache();
+  const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null);
+  installAuth(app, [bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
   installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
@@ -144,7 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   wellKnownRoutes(app, tokens, config.publicUrl);
   authRoutes(app, identity);
   memberRoutes(app, identity);
-  apiKeyRoutes(app, identity);
+  apiKeyRoutes(app, identity, apiKeyCache);
   organizationRoutes(app, routeDeps);
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);

@@ -54,15 +54,36 @@ function defaultRole(method: string): Role {
   return method === 'GET' || method === 'HEAD' ? 'readonly' : 'member';
 }
 
-/** A short cache of resolved API keys: the hot path costs no database round trip (revocation applies within its TTL). */
-const apiKeyCacheMs = 10_000;
+/**
+ * Resolved API keys, kept 10 s: the hot path costs no database round trip. A revocation clears this process's
+ * entry at once; other processes drop theirs within the 10 s.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, { key: apiKeys.ResolvedApiKey; until: number }>();
+  private readonly ttlMs = 10_000;
+
+  get(credential: string) {
+    const entry = this.entries.get(credential);
+    if (entry && entry.until > Date.now()) return entry.key;
+    if (entry) this.entries.delete(credential);
+    return null;
+  }
+
+  set(credential: string, key: apiKeys.ResolvedApiKey) {
+    if (this.entries.size >= 10_000) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(credential, { key, until: Math.min(Date.now() + this.ttlMs, key.expiresAt ?? Infinity) });
+  }
+
+  forget(keyId: string) {
+    for (const [credential, entry] of this.entries) if (entry.key.keyId === keyId) this.entries.delete(credential);
+  }
+}
 
 /**
  * `Authorization: Bearer <access token>` (a user; the organization from the token or X-Tenant-ID) or
  * `Authorization: Bearer atr_…` (an API key of one organization, with the role it was given).
  */
-export function bearerAuthenticator(identity: IdentityDeps, tokens: AccessTokens): Authenticator {
-  const keyCache = new Map<string, { key: apiKeys.ResolvedApiKey; until: number }>();
+export function bearerAuthenticator(identity: IdentityDeps, tokens: AccessTokens, keyCache: ApiKeyCache): Authenticator {
   const lastTouched = new Map<string, number>();
   return async (request) => {
     const header = request.headers.authorization;
@@ -74,12 +95,11 @@ export function bearerAuthenticator(identity: IdentityDeps, tokens: AccessTokens
     const requestedTenant = typeof requested === 'string' ? requested : undefined;
 
     if (credential.startsWith('atr_')) {
-      const cached = keyCache.get(credential);
-      let key = cached && cached.until > Date.now() ? cached.key : null;
+      let key = keyCache.get(credential);
       if (!key) {
         key = await apiKeys.resolveApiKey(identity.pool, credential);
         if (!key) throw new AtriumError('unauthenticated', 'the API key is not valid, expired or revoked');
-        keyCache.set(credential, { key, until: Math.min(Date.now() + apiKeyCacheMs, key.expiresAt ?? Infinity) });
+        keyCache.set(credential, key);
       }
       if (requestedTenant && requestedTenant !== toPublicId('organization', key.tenantId)) {
         throw new AtriumError('forbidden', 'an API key acts only in its own organization');

@@ -1,12 +1,12 @@
 import { ApiKey, CreateApiKeyBody, fromPublicId, IdParams } from '@atrium/contracts';
 import { apiKeys, type IdentityDeps } from '@atrium/core';
 import Type from 'typebox';
-import { tenantContext } from '../plugins/auth.ts';
+import { type ApiKeyCache, tenantContext } from '../plugins/auth.ts';
 import { type App, problems, tenantRouteProblems } from './shared.ts';
 
 const tags = ['api keys'];
 
-export function apiKeyRoutes(app: App, { pool }: IdentityDeps) {
+export function apiKeyRoutes(app: App, { pool }: IdentityDeps, cache: ApiKeyCache) {
   app.post(
     '/api/v1/api-keys',
     {
@@ -58,7 +58,9 @@ export function apiKeyRoutes(app: App, { pool }: IdentityDeps) {
       },
     },
     async (request, reply) => {
-      await apiKeys.revokeApiKey(tenantContext(request, pool), fromPublicId('apiKey', request.params.id) as string);
+      const keyId = fromPublicId('apiKey', request.params.id) as string;
+      await apiKeys.revokeApiKey(tenantContext(request, pool), keyId);
+      cache.forget(keyId);
       return reply.code(204).send(null);
     },
   );
