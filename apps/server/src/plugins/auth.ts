@@ -83,7 +83,11 @@ export class ApiKeyCache {
  * `Authorization: Bearer <access token>` (a user; the organization from the token or X-Tenant-ID) or
  * `Authorization: Bearer atr_…` (an API key of one organization, with the role it was given).
  */
-export function bearerAuthenticator(identity: IdentityDeps, tokens: AccessTokens, keyCache: ApiKeyCache): Authenticator {
+export function bearerAuthenticator(
+  identity: IdentityDeps,
+  tokens: AccessTokens,
+  keyCache: ApiKeyCache,
+): Authenticator {
   const lastTouched = new Map<string, number>();
   return async (request) => {
     const header = request.headers.authorization;
