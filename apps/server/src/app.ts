@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
-import { AccessTokens, type IdentityDeps, SecretBox } from '@atrium/core';
+import { AccessTokens, type IdentityDeps, OidcSignIn, SecretBox } from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -140,7 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
   wellKnownRoutes(app, tokens, config.publicUrl);
-  authRoutes(app, identity);
+  authRoutes(app, identity, new OidcSignIn(config.oidcIssuers));
   memberRoutes(app, identity);
   apiKeyRoutes(app, identity, apiKeyCache);
   organizationRoutes(app, routeDeps);

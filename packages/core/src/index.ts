@@ -3,6 +3,7 @@ export * as apiKeys from './identity/api-keys.service.ts';
 export { atLeast, type EmailEnqueuer, type IdentityDeps, type Role, roleOrder } from './identity/identity.ts';
 export * as members from './identity/members.service.ts';
 export * as mfa from './identity/mfa.service.ts';
+export { OidcSignIn, type TrustedIssuer } from './identity/oidc.service.ts';
 export { SecretBox } from './identity/secrets.ts';
 export * as sessions from './identity/sessions.service.ts';
 export * as auditLogs from './platform/audit-logs.service.ts';

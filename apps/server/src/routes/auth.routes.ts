@@ -1,5 +1,14 @@
-import { LoginBody, Me, RefreshBody, RegisterBody, RegisterResponse, TokenPair, TotpCode } from '@atrium/contracts';
-import { type IdentityDeps, mfa, sessions } from '@atrium/core';
+import {
+  LoginBody,
+  Me,
+  OidcBody,
+  RefreshBody,
+  RegisterBody,
+  RegisterResponse,
+  TokenPair,
+  TotpCode,
+} from '@atrium/contracts';
+import { type IdentityDeps, mfa, type OidcSignIn, sessions } from '@atrium/core';
 import Type from 'typebox';
 import { currentUser } from '../plugins/auth.ts';
 import { type App, problems } from './shared.ts';
@@ -7,7 +16,7 @@ import { type App, problems } from './shared.ts';
 const tags = ['auth'];
 const signIn = { auth: 'public' as const, rateLimit: 'auth' as const };
 
-export function authRoutes(app: App, identity: IdentityDeps) {
+export function authRoutes(app: App, identity: IdentityDeps, oidc: OidcSignIn) {
   app.post(
     '/api/v1/auth/register',
     {
@@ -48,6 +57,20 @@ export function authRoutes(app: App, identity: IdentityDeps) {
       },
     },
     async (request) => sessions.refresh(identity, request.body.refresh_token),
+  );
+
+  app.post(
+    '/api/v1/auth/oidc',
+    {
+      config: signIn,
+      schema: {
+        tags,
+        summary: 'Sign in with an ID token from a trusted OpenID Connect provider (links by verified email)',
+        body: OidcBody,
+        response: { 200: TokenPair, ...problems(400, 401, 413, 415, 429) },
+      },
+    },
+    async (request) => oidc.signIn(identity, request.body.id_token, request.body.organization),
   );
 
   app.post(
