@@ -6,6 +6,8 @@ export const idPrefixes = {
   workspace: 'wsp',
   project: 'prj',
   auditLog: 'aud',
+  license: 'lic',
+  fingerprint: 'fpr',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

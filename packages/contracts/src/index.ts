@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './ids.ts';
 export { default as metricsCatalog } from './metrics-catalog.json' with { type: 'json' };
 export * from './platform.ts';
+export * from './licensing.ts';
