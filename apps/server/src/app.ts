@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Problem } from '@atrium/contracts';
+import type { RootSigner } from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -7,13 +8,23 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import { type Authenticator, defaultRequirement, devHeaderAuthenticator, installAuth } from './plugins/auth.ts';
+import { buildLicensing } from './licensing.ts';
+import {
+  type Authenticator,
+  defaultRequirement,
+  devHeaderAuthenticator,
+  installAuth,
+  licenseKeyAuthenticator,
+} from './plugins/auth.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { installValidators } from './plugins/validation.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { leaseRoutes } from './routes/leases.routes.ts';
+import { licenseRoutes } from './routes/licenses.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
 import type { App } from './routes/shared.ts';
@@ -26,6 +37,10 @@ export interface AppDeps {
   expectedMigration: number;
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
+  /** Scaled mode: seats in Redis. Absent: seats in PostgreSQL. The caller owns (and closes) the connection. */
+  redis?: Redis | null;
+  /** Overrides the root key holder named by the config (tests inject KMS-shaped ones). */
+  rootSigner?: RootSigner;
 }
 
 export interface RegisteredRoute {
@@ -40,6 +55,9 @@ declare module 'fastify' {
     atriumRoutes: RegisteredRoute[];
   }
 }
+
+const owner = (license: { tenantId: string; id: string } | null) =>
+  license ? { tenantId: license.tenantId, licenseId: license.id } : null;
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -95,10 +113,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
 
-  const authenticators: Authenticator[] = [];
+  const metrics = deps.metrics ?? new Metrics();
+  const licensing = await buildLicensing(config, {
+    pool: deps.pool,
+    redis: deps.redis ?? null,
+    metrics,
+    log: app.log,
+    ...(deps.rootSigner ? { root: deps.rootSigner } : {}),
+  });
+  app.addHook('onClose', () => licensing.close());
+
+  // The license key comes first: the development header authenticator answers for every request it sees.
+  const authenticators: Authenticator[] = [licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner))];
   if (config.devTenantHeader) authenticators.push(devHeaderAuthenticator(deps.pool));
   installAuth(app, authenticators);
-  installMetrics(app, deps.metrics ?? new Metrics(), deps.pool);
+  installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
@@ -106,6 +135,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);
   auditLogRoutes(app, routeDeps);
+  licenseRoutes(app, { ...routeDeps, licensing });
+  leaseRoutes(app, { licensing });
 
   await app.ready();
   return app;

@@ -1,4 +1,5 @@
 import { createPool, loadMigrations, migrate, type Pool, withCredentials } from '@atrium/db';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
@@ -53,7 +54,9 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
   });
   const expectedMigration = (await loadMigrations()).length;
-  const app = await buildApp(config, { pool, expectedMigration, logger: log });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
+  redis?.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  const app = await buildApp(config, { pool, expectedMigration, logger: log, redis });
   await app.listen({ host: config.host, port: config.port });
   return {
     app,
@@ -62,6 +65,7 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
       // Stops accepting, lets in-flight requests finish (Fastify answers 503 to new ones meanwhile).
       await app.close();
       await pool.end();
+      redis?.disconnect();
     },
   };
 }

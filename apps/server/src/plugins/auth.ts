@@ -1,4 +1,4 @@
-import { fromPublicId } from '@atrium/contracts';
+import { fromPublicId, toPublicId } from '@atrium/contracts';
 import { type Actor, AtriumError, type TenantContext } from '@atrium/core';
 import { type Pool, withTenant } from '@atrium/db';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -9,8 +9,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  * - `actor`: an authenticated caller, with or without an organization (creating an organization);
  * - `tenant`: a caller acting in one organization. The default for every route under /api/, so an API route is
  *   never public by accident; routes outside /api/ (docs, health) default to public.
+ * - `license`: a licensing machine route (acquire, heartbeat, release, status): a `tenant` caller as above, or a
+ *   license key (`Authorization: License <key>`), whose principal may call these routes and nothing else.
  */
-export type AuthRequirement = 'public' | 'actor' | 'tenant';
+export type AuthRequirement = 'public' | 'actor' | 'tenant' | 'license';
 
 /** Membership roles, weakest first (DESIGN.md §5). */
 export const roles = ['readonly', 'member', 'admin', 'owner'] as const;
@@ -59,6 +61,29 @@ export function devHeaderAuthenticator(pool: Pool): Authenticator {
   };
 }
 
+const licenseScheme = /^License\s+(lk_[A-Za-z0-9_-]{1,200})$/;
+
+/**
+ * A machine with no user presents its license key: `Authorization: License lk_…`. The key is resolved (hash →
+ * organization, through the cached SECURITY DEFINER lookup, ADR 0102) to a principal bound to that one license.
+ * Any other Authorization scheme is left to the next authenticator.
+ */
+export function licenseKeyAuthenticator(resolve: (key: string) => Promise<LicenseKeyOwner | null>): Authenticator {
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined || !header.startsWith('License ')) return null;
+    const match = licenseScheme.exec(header);
+    const owner = match?.[1] ? await resolve(match[1]) : null;
+    if (!owner) throw new AtriumError('unauthenticated', 'the license key is not valid');
+    return { actor: { type: 'license', id: toPublicId('license', owner.licenseId) }, tenantId: owner.tenantId, role: null };
+  };
+}
+
+export interface LicenseKeyOwner {
+  tenantId: string;
+  licenseId: string;
+}
+
 export function installAuth(app: FastifyInstance, authenticators: Authenticator[]) {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
@@ -70,10 +95,14 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
       if (principal) break;
     }
     if (!principal) throw new AtriumError('unauthenticated', 'send credentials: Authorization: Bearer <token>');
-    if (requirement === 'tenant' && !principal.tenantId) {
+    const isLicenseKey = principal.actor.type === 'license';
+    if (isLicenseKey && requirement !== 'license') {
+      throw new AtriumError('forbidden', 'a license key may only acquire, heartbeat, release and read status');
+    }
+    if ((requirement === 'tenant' || requirement === 'license') && !principal.tenantId) {
       throw new AtriumError('unauthenticated', 'this route acts within an organization; none was selected');
     }
-    if (requirement === 'tenant') {
+    if (requirement === 'tenant' || (requirement === 'license' && !isLicenseKey)) {
       const needed = request.routeOptions.config.role ?? defaultRole(request.method);
       if (roles.indexOf(principal.role ?? 'readonly') < roles.indexOf(needed)) {
         throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);
