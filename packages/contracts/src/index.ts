@@ -1,6 +1,6 @@
 export * from './common.ts';
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './licensing.ts';
 export { default as metricsCatalog } from './metrics-catalog.json' with { type: 'json' };
 export * from './platform.ts';
-export * from './licensing.ts';

@@ -5,9 +5,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
 import { findOpenSessions, insertJournalEntries } from '../src/licensing/journal.repository.ts';
-import type { SeatStore } from '../src/licensing/seat-store.ts';
 import { PostgresSeatStore } from '../src/licensing/seat-store.postgres.ts';
 import { RedisSeatStore } from '../src/licensing/seat-store.redis.ts';
+import type { SeatStore } from '../src/licensing/seat-store.ts';
 
 /**
  * One suite, both seat stores (DESIGN.md §2): whatever holds the leases, seats are never over-allocated,

@@ -85,6 +85,61 @@ grant select, insert, update, delete on licenses, license_fingerprints, license_
 -- The journal is history: the runtime role appends and reads.
 grant select, insert on license_journal to atrium_app;
 
+-- The PostgreSQL seat store's acquire, as one server-side step: the license row lock is held for microseconds
+-- instead of across seven client round trips (ADR 0100). SECURITY INVOKER: row-level security still applies.
+create function license_seat_acquire(
+  p_tenant uuid, p_license uuid, p_session uuid, p_fingerprint text, p_max integer, p_lifetime_ms integer)
+  returns table (kind text, session_id uuid, fingerprint text, acquired_at timestamptz, expires_at timestamptz,
+                 used integer, expired jsonb)
+  language plpgsql security invoker
+  set search_path = pg_catalog, public
+  as $$
+#variable_conflict use_column
+declare
+  v_now timestamptz := clock_timestamp();
+  v_until timestamptz := clock_timestamp() + p_lifetime_ms * interval '1 millisecond';
+  v_expired jsonb;
+  v_used integer;
+  v_lease public.license_leases;
+begin
+  perform 1 from public.licenses l where l.tenant_id = p_tenant and l.id = p_license for update;
+  if not found then
+    raise exception 'license % not found', p_license using errcode = 'P0002';
+  end if;
+  with gone as (
+    delete from public.license_leases l
+    where l.tenant_id = p_tenant and l.license_id = p_license and l.expires_at <= v_now
+    returning l.session_id, l.fingerprint, l.acquired_at, l.expires_at)
+  select coalesce(jsonb_agg(to_jsonb(gone)), '[]'::jsonb) into v_expired from gone;
+  insert into public.license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
+    select p_tenant, gen_random_uuid(), p_license, (e ->> 'session_id')::uuid, e ->> 'fingerprint', 'expired',
+           (e ->> 'expires_at')::timestamptz
+    from jsonb_array_elements(v_expired) e;
+  update public.license_leases l set expires_at = v_until
+    where l.tenant_id = p_tenant and l.license_id = p_license and l.fingerprint = p_fingerprint
+    returning l.* into v_lease;
+  select count(*)::int into v_used from public.license_leases l
+    where l.tenant_id = p_tenant and l.license_id = p_license;
+  if v_lease.session_id is not null then
+    return query select 'existing'::text, v_lease.session_id, v_lease.fingerprint, v_lease.acquired_at,
+                        v_lease.expires_at, v_used, v_expired;
+    return;
+  end if;
+  if v_used >= p_max then
+    return query select 'exhausted'::text, null::uuid, null::text, null::timestamptz, null::timestamptz, v_used,
+                        v_expired;
+    return;
+  end if;
+  insert into public.license_leases (tenant_id, session_id, license_id, fingerprint, acquired_at, expires_at)
+    values (p_tenant, p_session, p_license, p_fingerprint, v_now, v_until);
+  insert into public.license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
+    values (p_tenant, gen_random_uuid(), p_license, p_session, p_fingerprint, 'acquired', v_now);
+  return query select 'acquired'::text, p_session, p_fingerprint, v_now, v_until, v_used + 1, v_expired;
+end
+$$;
+revoke all on function license_seat_acquire(uuid, uuid, uuid, text, integer, integer) from public;
+grant execute on function license_seat_acquire(uuid, uuid, uuid, text, integer, integer) to atrium_app;
+
 -- Global: which organization owns a key hash. A machine that presents only its license key has no tenant yet,
 -- and row-level security (rightly) hides every license until one is set. The runtime role gets no privilege on
 -- this table; a trigger owned by the owner role keeps it in step with licenses, and license_key_owner() answers

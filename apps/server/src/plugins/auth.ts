@@ -75,7 +75,11 @@ export function licenseKeyAuthenticator(resolve: (key: string) => Promise<Licens
     const match = licenseScheme.exec(header);
     const owner = match?.[1] ? await resolve(match[1]) : null;
     if (!owner) throw new AtriumError('unauthenticated', 'the license key is not valid');
-    return { actor: { type: 'license', id: toPublicId('license', owner.licenseId) }, tenantId: owner.tenantId, role: null };
+    return {
+      actor: { type: 'license', id: toPublicId('license', owner.licenseId) },
+      tenantId: owner.tenantId,
+      role: null,
+    };
   };
 }
 

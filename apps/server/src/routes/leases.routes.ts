@@ -40,7 +40,11 @@ export function leaseRoutes(app: App, { licensing }: { licensing: Licensing }) {
         tags,
         summary: 'Take a seat (or get back the live lease this fingerprint already holds)',
         body: AcquireRequest,
-        response: { 200: AcquireResponse, 201: AcquireResponse, ...problems(...tenantRouteProblems, 404, 409, 413, 415) },
+        response: {
+          200: AcquireResponse,
+          201: AcquireResponse,
+          ...problems(...tenantRouteProblems, 404, 409, 413, 415),
+        },
       },
     },
     async (request, reply) => {

@@ -247,7 +247,10 @@ export class LeaseService {
   private checkUsable(license: CachedLicense) {
     if (license.suspended) throw new AtriumError('license_suspended', 'this license is suspended');
     if (license.expiresAtMs !== null && license.expiresAtMs <= Date.now()) {
-      throw new AtriumError('license_expired', `this license expired at ${new Date(license.expiresAtMs).toISOString()}`);
+      throw new AtriumError(
+        'license_expired',
+        `this license expired at ${new Date(license.expiresAtMs).toISOString()}`,
+      );
     }
   }
 

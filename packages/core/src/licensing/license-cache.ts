@@ -44,6 +44,8 @@ export class LicenseCache {
   private readonly owners = new Map<string, { tenantId: string; licenseId: string }>();
   private readonly licenses = new Map<string, Entry<CachedLicense | null>>();
   private readonly fingerprints = new Map<string, Entry<true>>();
+  /** Loads in flight: a burst of requests for one uncached license costs one query, not one per request. */
+  private readonly loading = new Map<string, Promise<unknown>>();
 
   constructor(pool: Pool, options: { ttlMs?: number; maxEntries?: number } = {}) {
     this.pool = pool;
@@ -56,7 +58,9 @@ export class LicenseCache {
     const hex = hash.toString('hex');
     let owner = this.owners.get(hex);
     if (!owner) {
-      const row = await findKeyOwner((text, values) => this.pool.query(text, values), hash);
+      const row = await this.once(`key/${hex}`, () =>
+        findKeyOwner((text, values) => this.pool.query(text, values), hash),
+      );
       if (!row) return null;
       owner = { tenantId: row.tenant_id, licenseId: row.license_id };
       this.bound(this.owners);
@@ -69,7 +73,9 @@ export class LicenseCache {
     const cached = this.licenses.get(licenseId);
     const now = Date.now();
     if (cached && cached.untilMs > now) return cached.value?.tenantId === tenantId ? cached.value : null;
-    const row = await withTenant(this.pool, tenantId, (tx) => findLicense(tx, tenantId, licenseId));
+    const row = await this.once(`license/${tenantId}/${licenseId}`, () =>
+      withTenant(this.pool, tenantId, (tx) => findLicense(tx, tenantId, licenseId)),
+    );
     const value = row ? toCached(row) : null;
     this.bound(this.licenses);
     // Only a found license is cached: a miss with the wrong tenant must not hide the license from its owner.
@@ -91,6 +97,14 @@ export class LicenseCache {
   rememberFingerprint(licenseId: string, fingerprint: string) {
     this.bound(this.fingerprints);
     this.fingerprints.set(`${licenseId}/${fingerprint}`, { value: true, untilMs: Date.now() + this.ttlMs });
+  }
+
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const pending = this.loading.get(key);
+    if (pending) return pending as Promise<T>;
+    const promise = load().finally(() => this.loading.delete(key));
+    this.loading.set(key, promise);
+    return promise;
   }
 
   private bound(map: Map<string, unknown>) {

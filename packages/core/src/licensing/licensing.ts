@@ -8,9 +8,9 @@ import { LeaseService, type LicensingObserver } from './leases.service.ts';
 import { LicenseCache } from './license-cache.ts';
 import { LicenseAdmin } from './licenses.service.ts';
 import type { RootSigner } from './root-signer.ts';
-import type { SeatStore } from './seat-store.ts';
 import { PostgresSeatStore } from './seat-store.postgres.ts';
 import { type OpenLeases, RedisSeatStore } from './seat-store.redis.ts';
+import type { SeatStore } from './seat-store.ts';
 import { type SigningAlgorithm, SigningKeyRing } from './signing-keys.ts';
 import { TokenIssuer } from './tokens.ts';
 

@@ -29,7 +29,8 @@ export function resolvePolicy(input: PolicyInput | undefined, current?: LicenseP
     session_ttl_seconds: ttl,
     heartbeat_interval_seconds: interval,
     grace_seconds: input?.grace_seconds ?? current?.grace_seconds ?? 0,
-    max_fingerprints: input?.max_fingerprints !== undefined ? input.max_fingerprints : (current?.max_fingerprints ?? null),
+    max_fingerprints:
+      input?.max_fingerprints !== undefined ? input.max_fingerprints : (current?.max_fingerprints ?? null),
     token_ttl_seconds: input?.token_ttl_seconds ?? current?.token_ttl_seconds ?? defaultTokenTtlSeconds,
   };
   if (policy.heartbeat_interval_seconds >= policy.session_ttl_seconds && policy.session_ttl_seconds > 1) {

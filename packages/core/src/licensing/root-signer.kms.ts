@@ -41,7 +41,9 @@ export class GcpKmsRootSigner implements RootSigner {
     const [response] = await this.client.getPublicKey({ name: this.keyVersion });
     if (!response.pem) throw new Error(`Cloud KMS returned no public key for ${this.keyVersion}`);
     if (response.algorithm !== undefined && response.algorithm !== 'RSA_SIGN_PKCS1_4096_SHA256') {
-      throw new Error(`Cloud KMS key ${this.keyVersion} is ${String(response.algorithm)}, not RSA_SIGN_PKCS1_4096_SHA256`);
+      throw new Error(
+        `Cloud KMS key ${this.keyVersion} is ${String(response.algorithm)}, not RSA_SIGN_PKCS1_4096_SHA256`,
+      );
     }
     this.pem = response.pem;
     return this.pem;

@@ -49,7 +49,11 @@ export class LocalRootSigner implements RootSigner {
       // Asynchronous: the 1–5 s of RSA-4096 generation run on libuv's thread pool, not the event loop.
       generateKeyPair(
         'rsa',
-        { modulusLength: 4096, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } },
+        {
+          modulusLength: 4096,
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+        },
         (err, _publicKey, privateKey) => (err ? reject(err) : resolve(privateKey)),
       ),
     );

@@ -9,6 +9,18 @@ interface LeaseRow {
   expires_at: Date;
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface AcquireRow {
+  kind: 'acquired' | 'existing' | 'exhausted';
+  session_id: string | null;
+  fingerprint: string | null;
+  acquired_at: Date | null;
+  expires_at: Date | null;
+  used: number;
+  expired: Array<{ session_id: string; fingerprint: string; acquired_at: string; expires_at: string }>;
+}
+
 const leaseColumns = 'session_id, fingerprint, acquired_at, expires_at';
 
 function toLease(row: LeaseRow): Lease {
@@ -26,7 +38,8 @@ function journal(licenseId: string, event: JournalEntry['event'], lease: Lease, 
 
 /**
  * Seats in PostgreSQL: each acquire is one transaction that takes the license row's lock, so acquires of one
- * license run one at a time on every API process, while other licenses proceed in parallel. Expiry, acquire and
+ * license run one at a time on every API process, while other licenses proceed in parallel. The lock is taken
+ * inside one server-side function, so it is held for the function's run, not for client round trips. Expiry, acquire and
  * release are journaled in the same transaction. Time is the database's clock_timestamp(), so several API
  * processes agree on it.
  */
@@ -39,42 +52,49 @@ export class PostgresSeatStore implements SeatStore {
     this.pool = pool;
   }
 
-  acquire(request: SeatRequest): Promise<AcquireOutcome> {
-    const { tenantId, licenseId } = request;
-    return withTenant(this.pool, tenantId, async (tx) => {
-      const locked = await tx.query('select 1 from licenses where tenant_id = $1 and id = $2 for update', [
-        tenantId,
-        licenseId,
-      ]);
-      if (locked.rowCount !== 1) throw new Error(`license ${licenseId} vanished during acquire`);
-      const expired = await dropExpired(tx, tenantId, licenseId);
-      const entries = expired.map((lease) => journal(licenseId, 'expired', lease, lease.expiresAtMs));
-      const renewed = await tx.query<LeaseRow>(
-        `update license_leases set expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-         where tenant_id = $1 and license_id = $2 and fingerprint = $3 returning ${leaseColumns}`,
-        [tenantId, licenseId, request.fingerprint, request.lifetimeMs],
-      );
-      const used = await countLeases(tx, tenantId, licenseId);
-      const existing = renewed.rows[0];
-      if (existing) {
-        await insertJournalEntries(tx, tenantId, entries);
-        return { kind: 'existing', lease: toLease(existing), used, expired };
-      }
-      if (used >= request.maxSeats) {
-        await insertJournalEntries(tx, tenantId, entries);
-        return { kind: 'exhausted', used, expired };
-      }
-      const { rows } = await tx.query<LeaseRow>(
-        `insert into license_leases (tenant_id, session_id, license_id, fingerprint, acquired_at, expires_at)
-         values ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond')
-         returning ${leaseColumns}`,
-        [tenantId, request.sessionId, licenseId, request.fingerprint, request.lifetimeMs],
-      );
-      const lease = toLease(rows[0] as LeaseRow);
-      entries.push(journal(licenseId, 'acquired', lease, lease.acquiredAtMs));
-      await insertJournalEntries(tx, tenantId, entries);
-      return { kind: 'acquired', lease, used: used + 1, expired };
-    });
+  /**
+   * One round trip for the whole transaction: BEGIN, the tenant, license_seat_acquire (migration: locks the
+   * license row, sweeps, counts, inserts, journals) and COMMIT go as one simple-protocol message. The row lock
+   * is then held for the server-side run only, never while a busy event loop gets around to sending COMMIT —
+   * that is what bounds acquires per second for one license across all API processes. Simple protocol takes no
+   * bind parameters, so every value is checked (ids are UUIDs, numbers integers) or escaped as a literal.
+   */
+  async acquire(request: SeatRequest): Promise<AcquireOutcome> {
+    const { tenantId, licenseId, sessionId } = request;
+    for (const id of [tenantId, licenseId, sessionId]) if (!uuidPattern.test(id)) throw new Error(`not a UUID: ${id}`);
+    if (!Number.isInteger(request.maxSeats) || !Number.isInteger(request.lifetimeMs)) {
+      throw new Error('maxSeats and lifetimeMs must be integers');
+    }
+    const client = await this.pool.connect();
+    let rows: AcquireRow[];
+    let broken: Error | undefined;
+    try {
+      const fingerprint = client.escapeLiteral(request.fingerprint);
+      const results = (await client.query(
+        `begin; select set_config('app.tenant_id', '${tenantId}', true);
+         select * from license_seat_acquire('${tenantId}', '${licenseId}', '${sessionId}', ${fingerprint},
+           ${request.maxSeats}, ${request.lifetimeMs});
+         commit`,
+      )) as unknown as Array<{ rows: AcquireRow[] }>;
+      rows = results[2]?.rows ?? [];
+    } catch (err) {
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+    const row = rows[0] as AcquireRow;
+    const expired = row.expired.map((lease) => ({
+      sessionId: lease.session_id,
+      fingerprint: lease.fingerprint,
+      acquiredAtMs: Date.parse(lease.acquired_at),
+      expiresAtMs: Date.parse(lease.expires_at),
+    }));
+    if (row.kind === 'exhausted') return { kind: 'exhausted', used: row.used, expired };
+    const lease = toLease(row as LeaseRow);
+    return { kind: row.kind, lease, used: row.used, expired };
   }
 
   async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
@@ -138,12 +158,4 @@ async function dropExpired(tx: Tx, tenantId: string, licenseId: string): Promise
     [tenantId, licenseId],
   );
   return rows.map(toLease);
-}
-
-async function countLeases(tx: Tx, tenantId: string, licenseId: string): Promise<number> {
-  const { rows } = await tx.query<{ count: number }>(
-    'select count(*)::int as count from license_leases where tenant_id = $1 and license_id = $2',
-    [tenantId, licenseId],
-  );
-  return rows[0]?.count ?? 0;
 }

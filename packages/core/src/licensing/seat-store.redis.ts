@@ -1,12 +1,6 @@
 import type { Redis } from 'ioredis';
+import { acquireScript, heartbeatScript, releaseScript, restoreScript, sweepScript } from './seat-store.redis.lua.ts';
 import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
-import {
-  acquireScript,
-  heartbeatScript,
-  releaseScript,
-  restoreScript,
-  sweepScript,
-} from './seat-store.redis.lua.ts';
 
 /** What the journal says a license's lease set held, for rebuilding it after Redis lost its data. */
 export interface OpenLeases {

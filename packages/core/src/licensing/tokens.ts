@@ -22,9 +22,9 @@ export class TokenIssuer {
     const key = this.ring.current();
     let header = this.headers.get(key.kid);
     if (!header) {
-      header = Buffer.from(
-        JSON.stringify({ alg: key.alg, kid: key.kid, typ: 'JWT', cert: key.certificate }),
-      ).toString('base64url');
+      header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: 'JWT', cert: key.certificate })).toString(
+        'base64url',
+      );
       this.headers.set(key.kid, header);
     }
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
