@@ -30,8 +30,8 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   url.pathname = `/${name}`;
   const ownerUrl = url.toString();
   const appUrl = withCredentials(ownerUrl, 'atrium_app');
-  const owner = createPool({ connectionString: ownerUrl, max: 2 });
-  const app = createPool({ connectionString: appUrl, max: 5 });
+  const owner = createPool({ connectionString: ownerUrl, max: 2, applicationName: 'atrium-test-owner' });
+  const app = createPool({ connectionString: appUrl, max: 5, applicationName: 'atrium-test' });
   return {
     name,
     ownerUrl,

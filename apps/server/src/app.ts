@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Problem } from '@atrium/contracts';
-import type { RootSigner } from '@atrium/core';
+import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
+import { AccessTokens, type IdentityDeps, type RootSigner, SecretBox } from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -12,22 +12,27 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { buildLicensing } from './licensing.ts';
 import {
-  type Authenticator,
+  ApiKeyCache,
+  bearerAuthenticator,
   defaultRequirement,
-  devHeaderAuthenticator,
   installAuth,
   licenseKeyAuthenticator,
 } from './plugins/auth.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
+import { RateLimits } from './plugins/rate-limit.ts';
 import { installValidators } from './plugins/validation.ts';
+import { apiKeyRoutes } from './routes/api-keys.routes.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
+import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { leaseRoutes } from './routes/leases.routes.ts';
 import { licenseRoutes } from './routes/licenses.routes.ts';
+import { memberRoutes } from './routes/members.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
 import type { App } from './routes/shared.ts';
+import { wellKnownRoutes } from './routes/well-known.routes.ts';
 import { workspaceRoutes } from './routes/workspaces.routes.ts';
 
 export interface AppDeps {
@@ -37,7 +42,7 @@ export interface AppDeps {
   expectedMigration: number;
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
-  /** Scaled mode: seats in Redis. Absent: seats in PostgreSQL. The caller owns (and closes) the connection. */
+  /** Redis: shared rate-limit counters and, when present, the seat store. Null or absent: in-process / PostgreSQL. */
   redis?: Redis | null;
   /** Overrides the root key holder named by the config (tests inject KMS-shaped ones). */
   rootSigner?: RootSigner;
@@ -47,6 +52,10 @@ export interface RegisteredRoute {
   method: string;
   url: string;
   auth: string;
+  /** Path parameters that are public ids, with the kind of id (`{ id: 'workspace' }`), read from the schema. */
+  idParams: Record<string, IdKind>;
+  /** The body schema's first example, when it declares one. */
+  bodyExample: unknown;
 }
 
 declare module 'fastify' {
@@ -80,13 +89,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
-      app.atriumRoutes.push({ method, url: route.url, auth: route.config?.auth ?? defaultRequirement(route.url) });
+      app.atriumRoutes.push({
+        method,
+        url: route.url,
+        auth: route.config?.auth ?? defaultRequirement(route.url),
+        idParams: idParamsOf(route.schema?.params),
+        bodyExample: (route.schema?.body as { examples?: unknown[] } | undefined)?.examples?.[0],
+      });
     }
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
 
+  // The API speaks JSON only: any other body is a 415, not a string handed to the validator.
+  app.removeContentTypeParser('text/plain');
   installValidators(app);
   installProblemHandlers(app);
   app.addSchema(Problem);
@@ -113,6 +130,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
 
+  if (!config.secretKey) throw new Error('ATRIUM_SECRET_KEY is required (every API process needs the same one)');
+  const secrets = new SecretBox(config.secretKey);
+  const tokens = new AccessTokens({
+    pool: deps.pool,
+    secrets,
+    issuer: config.publicUrl,
+    ttlSeconds: config.accessTokenTtlSeconds,
+  });
+  const identity: IdentityDeps = {
+    pool: deps.pool,
+    tokens,
+    secrets,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    invitationTtlSeconds: config.invitationTtlSeconds,
+  };
   const metrics = deps.metrics ?? new Metrics();
   const licensing = await buildLicensing(config, {
     pool: deps.pool,
@@ -122,15 +154,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     ...(deps.rootSigner ? { root: deps.rootSigner } : {}),
   });
   app.addHook('onClose', () => licensing.close());
-
-  // The license key comes first: the development header authenticator answers for every request it sees.
-  const authenticators: Authenticator[] = [licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner))];
-  if (config.devTenantHeader) authenticators.push(devHeaderAuthenticator(deps.pool));
-  installAuth(app, authenticators);
+  const apiKeyCache = new ApiKeyCache();
+  const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null);
+  const licenseKeys = licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner));
+  installAuth(app, [licenseKeys, bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
   installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
+  wellKnownRoutes(app, tokens, config.publicUrl, () => licensing.ring.jwks().keys as Array<Record<string, unknown>>);
+  authRoutes(app, identity);
+  memberRoutes(app, identity);
+  apiKeyRoutes(app, identity, apiKeyCache);
   organizationRoutes(app, routeDeps);
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);
@@ -140,4 +175,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   await app.ready();
   return app;
+}
+
+function idParamsOf(schema: unknown): Record<string, IdKind> {
+  const properties = (schema as { properties?: Record<string, { pattern?: string }> } | undefined)?.properties ?? {};
+  const result: Record<string, IdKind> = {};
+  for (const [name, property] of Object.entries(properties)) {
+    const kind = property.pattern ? idKindOfPattern(property.pattern) : null;
+    if (kind) result[name] = kind;
+  }
+  return result;
 }

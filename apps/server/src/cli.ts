@@ -16,7 +16,11 @@ async function main(command: string | undefined) {
     case 'start': {
       const database = await openDatabase(config, log, true);
       if (database.ownerUrl) await runMigrations(database.ownerUrl, database.appPassword, log);
-      const server = await startApi(config, database.appUrl, log);
+      const server = await startApi(
+        { ...config, secretKey: config.secretKey ?? database.secretKey },
+        database.appUrl,
+        log,
+      );
       announce(config.publicUrl);
       onShutdownSignal(log, config.shutdownTimeoutMs, async () => {
         await server.close();

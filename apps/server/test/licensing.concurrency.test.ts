@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalRootSigner } from '@atrium/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testSecretKey } from '../../../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
 
 /**
@@ -83,7 +84,7 @@ describe.each(['redis', 'postgres'])('seats across 3 API processes on the %s sto
     const env: Record<string, string> = {
       DATABASE_APP_URL: db.appUrl,
       ATRIUM_DATA_DIR: dataDir,
-      ATRIUM_DEV_TENANT_HEADER: 'true',
+      ATRIUM_SECRET_KEY: testSecretKey,
       ATRIUM_REDIS_KEY_PREFIX: prefix,
       ATRIUM_LEASE_REAP_INTERVAL_MS: '500',
       ATRIUM_DB_POOL_MAX: '10',
@@ -107,9 +108,18 @@ describe.each(['redis', 'postgres'])('seats across 3 API processes on the %s sto
 
   it('gives exactly 25 of 2,000 concurrent acquires a seat, and frees the seats of clients that stop', async () => {
     const [a, b, c] = servers as [Server, Server, Server];
-    const organization = await post(a.url, '/api/v1/organizations', { name: `Concurrency ${store}` }, {});
-    expect(organization.status).toBe(201);
-    const admin = { 'x-atrium-dev-tenant': organization.body.id as string };
+    const owner = await post(
+      a.url,
+      '/api/v1/auth/register',
+      {
+        email: `owner-${store}-${randomBytes(3).toString('hex')}@example.com`,
+        password: 'correct horse battery staple',
+        organization: { name: `Concurrency ${store}` },
+      },
+      {},
+    );
+    expect(owner.status).toBe(201);
+    const admin = { authorization: `Bearer ${owner.body.access_token as string}` };
     const created = await post(
       a.url,
       '/api/v1/licenses',

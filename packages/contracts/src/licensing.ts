@@ -80,7 +80,7 @@ export const CreateLicense = Type.Object(
     policy: Type.Optional(LicensePolicyInput),
     suspended: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ max_seats: 5, name: 'Studio seats', policy: { mode: 'floating' } }] },
 );
 export type CreateLicense = Static<typeof CreateLicense>;
 
@@ -93,7 +93,7 @@ export const UpdateLicense = Type.Object(
     policy: Type.Optional(LicensePolicyInput),
     suspended: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ max_seats: 10 }] },
 );
 export type UpdateLicense = Static<typeof UpdateLicense>;
 
@@ -162,7 +162,11 @@ export const FingerprintView = Type.Object({
 export type FingerprintView = Static<typeof FingerprintView>;
 
 export const UsageQuery = Type.Object(
-  { from: Timestamp, to: Timestamp, license_id: Type.Optional(PublicId('license')) },
+  {
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Default: 30 days before `to`' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
+    license_id: Type.Optional(PublicId('license')),
+  },
   { additionalProperties: false },
 );
 

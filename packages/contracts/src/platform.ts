@@ -16,7 +16,7 @@ export const CreateOrganization = Type.Object(
 );
 export const UpdateOrganization = Type.Object(
   { name: Type.Optional(Name), slug: Type.Optional(Slug) },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ name: 'Renamed organization' }] },
 );
 
 export const Workspace = Type.Object({
@@ -34,7 +34,7 @@ export const CreateWorkspace = Type.Object(
 );
 export const UpdateWorkspace = Type.Object(
   { name: Type.Optional(Name), description: Type.Optional(Description) },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ name: 'Renamed workspace' }] },
 );
 
 export const Project = Type.Object({
@@ -53,7 +53,7 @@ export const CreateProject = Type.Object(
 );
 export const UpdateProject = Type.Object(
   { name: Type.Optional(Name), description: Type.Optional(Description) },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ description: 'Changed by someone' }] },
 );
 
 export const AuditLog = Type.Object({

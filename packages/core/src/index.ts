@@ -1,3 +1,10 @@
+export { type AccessClaims, AccessTokens } from './identity/access-tokens.ts';
+export * as apiKeys from './identity/api-keys.service.ts';
+export { atLeast, type EmailEnqueuer, type IdentityDeps, type Role, roleOrder } from './identity/identity.ts';
+export * as members from './identity/members.service.ts';
+export * as mfa from './identity/mfa.service.ts';
+export { SecretBox } from './identity/secrets.ts';
+export * as sessions from './identity/sessions.service.ts';
 export * as licenseAnalytics from './licensing/analytics.service.ts';
 export type { JournalEntry } from './licensing/journal.repository.ts';
 export { fromSessionHandle, generateLicenseKey, hashLicenseKey, toSessionHandle } from './licensing/keys.ts';

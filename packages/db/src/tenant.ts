@@ -29,6 +29,23 @@ export async function withTenant<T>(pool: Pool, tenantId: string, work: (tx: Tx)
   return inTransaction(pool, `begin; select set_config('app.tenant_id', '${tenantId}', true)`, work);
 }
 
+/**
+ * A transaction acting for one signed-in person: policies keyed on `app.user_id` let them read their own
+ * memberships (and those organizations) across tenants. Optionally also scoped to a tenant.
+ */
+export async function withUser<T>(
+  pool: Pool,
+  userId: string,
+  work: (tx: Tx) => Promise<T>,
+  tenantId?: string,
+): Promise<T> {
+  if (!uuidPattern.test(userId) || (tenantId !== undefined && !uuidPattern.test(tenantId))) {
+    throw new InvalidTenantError();
+  }
+  const tenant = tenantId ? `, set_config('app.tenant_id', '${tenantId}', true)` : '';
+  return inTransaction(pool, `begin; select set_config('app.user_id', '${userId}', true)${tenant}`, work);
+}
+
 /** A transaction with no tenant: tenant tables show no rows. For global tables (identity, migrations). */
 export function withoutTenant<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
   return inTransaction(pool, 'begin', work);

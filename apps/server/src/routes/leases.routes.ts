@@ -3,7 +3,6 @@ import {
   AcquireResponse,
   fromPublicId,
   HeartbeatResponse,
-  Jwks,
   LicenseStatus,
   SessionRequest,
   StatusQuery,
@@ -28,7 +27,7 @@ export function licenseCaller(request: FastifyRequest): LicenseCaller {
   };
 }
 
-/** Acquire, heartbeat, release, status (seed 001's license endpoints) and the public key set. */
+/** Acquire, heartbeat, release, status (seed 001's license endpoints). The keys are in /.well-known/jwks.json. */
 export function leaseRoutes(app: App, { licensing }: { licensing: Licensing }) {
   const { leases } = licensing;
 
@@ -96,21 +95,5 @@ export function leaseRoutes(app: App, { licensing }: { licensing: Licensing }) {
       },
     },
     async (request) => leases.status(licenseCaller(request), request.query.license_key),
-  );
-
-  app.get(
-    '/.well-known/jwks.json',
-    {
-      config: { auth: 'public' },
-      schema: {
-        tags,
-        summary: 'The root key and the token signing keys, each with its root-signed certificate',
-        response: { 200: Jwks },
-      },
-    },
-    async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return licensing.ring.jwks();
-    },
   );
 }

@@ -147,11 +147,14 @@ export function licenseRoutes(app: App, { pool, licensing }: RouteDeps & { licen
         response: { 200: UsageReport, ...problems(...tenantRouteProblems) },
       },
     },
-    async (request) =>
-      licenseAnalytics.usage(tenantContext(request, pool), {
-        from: request.query.from,
-        to: request.query.to,
+    async (request) => {
+      const to = request.query.to ?? new Date().toISOString();
+      const from = request.query.from ?? new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
+      return licenseAnalytics.usage(tenantContext(request, pool), {
+        from,
+        to,
         licenseId: request.query.license_id ? fromPublicId('license', request.query.license_id) : null,
-      }),
+      });
+    },
   );
 }

@@ -89,6 +89,7 @@ export async function createLicensing(options: LicensingOptions): Promise<Licens
     rotationSeconds: options.rotationSeconds ?? 86_400,
     maxTokenTtlSeconds: options.maxTokenTtlSeconds,
     issuer: options.issuer,
+    onError: (err) => onError(err, 'signing key refresh'),
   });
   await ring.start();
   const leases = new LeaseService({

@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import { type Pool, withoutTenant } from '@atrium/db';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { AtriumError } from '../shared/errors.ts';
 import type { RootSigner } from './root-signer.ts';
 
 export type SigningAlgorithm = 'EdDSA' | 'ES256';
@@ -37,6 +38,7 @@ export interface KeyRingOptions {
   /** The longest token lifetime any license may ask for: keys stay published that long after they stop signing. */
   maxTokenTtlSeconds: number;
   issuer: string;
+  onError?(err: unknown): void;
 }
 
 const wrapLabel = Buffer.from('atrium signing-key wrap v1');
@@ -59,20 +61,28 @@ export class SigningKeyRing {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(options: KeyRingOptions) {
-    this.options = { algorithm: 'EdDSA', rotationSeconds: 86_400, ...options };
+    this.options = { algorithm: 'EdDSA', rotationSeconds: 86_400, onError: () => {}, ...options };
   }
 
   /** Loads the root's public key and the keys; makes a signing key if none can sign. */
   async start(): Promise<void> {
     const rootKey = createPublicKey(await this.options.root.publicKeyPem());
     const jwk = await exportJWK(rootKey);
-    this.rootJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'RS256', use: 'sig' };
+    this.rootJwk = {
+      ...jwk,
+      kid: await calculateJwkThumbprint(jwk),
+      alg: 'RS256',
+      use: 'sig',
+      atrium_use: 'license-root',
+    } as JWK;
     const secret = await this.options.root.sign(wrapLabel);
     this.wrapKey = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'atrium-signing-keys', 32));
-    await this.refresh();
+    // A database that is not migrated yet must not stop the process from starting (/ready reports it): the
+    // timer below retries, and acquire answers 503 until a key exists.
+    await this.refresh().catch((err: unknown) => this.options.onError?.(err));
     // Rotation is checked often enough that a key is replaced well before its window ends.
     const everyMs = Math.min(60_000, (this.options.rotationSeconds * 1000) / 10);
-    this.timer = setInterval(() => void this.refresh().catch(() => {}), everyMs);
+    this.timer = setInterval(() => void this.refresh().catch((err: unknown) => this.options.onError?.(err)), everyMs);
     this.timer.unref();
   }
 
@@ -85,7 +95,7 @@ export class SigningKeyRing {
   current(): SigningKey {
     const now = Date.now();
     const key = this.keys.find((k) => k.privateKey && k.signFromMs <= now && now < k.signUntilMs);
-    if (!key) throw new Error('no signing key is valid now; the key ring was not started or refresh failed');
+    if (!key) throw new AtriumError('service_unavailable', 'no token signing key is available yet; retry shortly');
     return key;
   }
 
