@@ -1,5 +1,5 @@
 import { loadMigrations } from '@atrium/db';
-import { buildApp } from '../apps/server/src/app.ts';
+import { type AppDeps, buildApp } from '../apps/server/src/app.ts';
 import { type Config, loadConfig } from '../apps/server/src/config.ts';
 import type { App } from '../apps/server/src/routes/shared.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -25,10 +25,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** The whole API on its own database, driven in-process with app.inject (no port). */
-export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function createTestApp(
+  overrides: Partial<Config> = {},
+  deps: Partial<Omit<AppDeps, 'pool' | 'expectedMigration'>> = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const expectedMigration = (await loadMigrations()).length;
-  const app = await buildApp(testConfig(overrides), { pool: db.app, expectedMigration });
+  const app = await buildApp(testConfig(overrides), { pool: db.app, expectedMigration, ...deps });
   return {
     app,
     db,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
-import { AccessTokens, type IdentityDeps, OidcSignIn, SecretBox } from '@atrium/core';
+import { AccessTokens, type IdentityDeps, OidcSignIn, type RootSigner, SecretBox } from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -10,7 +10,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import { ApiKeyCache, bearerAuthenticator, defaultRequirement, installAuth } from './plugins/auth.ts';
+import { buildLicensing } from './licensing.ts';
+import {
+  ApiKeyCache,
+  bearerAuthenticator,
+  defaultRequirement,
+  installAuth,
+  licenseKeyAuthenticator,
+} from './plugins/auth.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { RateLimits } from './plugins/rate-limit.ts';
@@ -19,6 +26,8 @@ import { apiKeyRoutes } from './routes/api-keys.routes.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { leaseRoutes } from './routes/leases.routes.ts';
+import { licenseRoutes } from './routes/licenses.routes.ts';
 import { memberRoutes } from './routes/members.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
@@ -33,8 +42,10 @@ export interface AppDeps {
   expectedMigration: number;
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
-  /** Shared counters for rate limits across API processes; null or absent: in-process. */
+  /** Redis: shared rate-limit counters and, when present, the seat store. Null or absent: in-process / PostgreSQL. */
   redis?: Redis | null;
+  /** Overrides the root key holder named by the config (tests inject KMS-shaped ones). */
+  rootSigner?: RootSigner;
 }
 
 export interface RegisteredRoute {
@@ -53,6 +64,9 @@ declare module 'fastify' {
     atriumRoutes: RegisteredRoute[];
   }
 }
+
+const owner = (license: { tenantId: string; id: string } | null) =>
+  license ? { tenantId: license.tenantId, licenseId: license.id } : null;
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -132,14 +146,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     invitationTtlSeconds: config.invitationTtlSeconds,
   };
   const metrics = deps.metrics ?? new Metrics();
+  const licensing = await buildLicensing(config, {
+    pool: deps.pool,
+    redis: deps.redis ?? null,
+    metrics,
+    log: app.log,
+    ...(deps.rootSigner ? { root: deps.rootSigner } : {}),
+  });
+  app.addHook('onClose', () => licensing.close());
   const apiKeyCache = new ApiKeyCache();
   const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null);
-  installAuth(app, [bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
+  const licenseKeys = licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner));
+  installAuth(app, [licenseKeys, bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
   installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
-  wellKnownRoutes(app, tokens, config.publicUrl);
+  wellKnownRoutes(app, tokens, config.publicUrl, () => licensing.ring.jwks().keys as Array<Record<string, unknown>>);
   authRoutes(app, identity, new OidcSignIn(config.oidcIssuers));
   memberRoutes(app, identity);
   apiKeyRoutes(app, identity, apiKeyCache);
@@ -147,6 +170,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);
   auditLogRoutes(app, routeDeps);
+  licenseRoutes(app, { ...routeDeps, licensing });
+  leaseRoutes(app, { licensing });
 
   await app.ready();
   return app;

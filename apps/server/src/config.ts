@@ -53,6 +53,28 @@ export interface Config {
    * token from one of them signs a person in (Default: none).
    */
   oidcIssuers: Array<{ issuer: string; audience: string }>;
+  /** Prefix of every Redis key licensing writes (ATRIUM_REDIS_KEY_PREFIX, Default: atrium:). */
+  redisKeyPrefix: string;
+  /** Who holds the RSA-4096 root key that certifies token signing keys (ATRIUM_SIGNER, Default: local). */
+  signer: 'local' | 'gcp-kms' | 'aws-kms';
+  /**
+   * The KMS key (ATRIUM_KMS_KEY): a Cloud KMS key version name for gcp-kms
+   * (projects/…/cryptoKeyVersions/N), a key id or ARN for aws-kms. Unused for local (the key file is
+   * ATRIUM_DATA_DIR/license-root-key.pem, made on first start, mode 0600).
+   */
+  kmsKey: string | null;
+  /** Algorithm of the short-lived license token signing keys (ATRIUM_TOKEN_SIGNING_ALG, Default: EdDSA; or ES256). */
+  tokenSigningAlgorithm: 'EdDSA' | 'ES256';
+  /** How long one token signing key signs before the next (ATRIUM_SIGNING_KEY_ROTATION_SECONDS, Default: 86400). */
+  signingKeyRotationSeconds: number;
+  /** Longest token lifetime a license may ask for (ATRIUM_LICENSE_TOKEN_MAX_TTL_SECONDS, Default: 2592000). */
+  licenseTokenMaxTtlSeconds: number;
+  /** How long a process trusts its cached copy of a license (ATRIUM_LICENSE_CACHE_TTL_MS, Default: 5000). */
+  licenseCacheTtlMs: number;
+  /** How often touched licenses are swept for expired leases (ATRIUM_LEASE_REAP_INTERVAL_MS, Default: 5000). */
+  leaseReapIntervalMs: number;
+  /** Longest a journal or audit row waits in memory (ATRIUM_JOURNAL_FLUSH_INTERVAL_MS, Default: 200). */
+  journalFlushIntervalMs: number;
 }
 
 export interface RateLimitConfig {
@@ -73,6 +95,9 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const port = integer(env, 'PORT', 8080, 0, 65_535);
   const databaseUrl = url(env, 'DATABASE_URL');
+  const signer = oneOf(env, 'ATRIUM_SIGNER', ['local', 'gcp-kms', 'aws-kms'], 'local');
+  const kmsKey = env.ATRIUM_KMS_KEY || null;
+  if (signer !== 'local' && !kmsKey) throw new ConfigError(`ATRIUM_SIGNER=${signer} needs ATRIUM_KMS_KEY`);
   return {
     host: env.HOST ?? '127.0.0.1',
     port,
@@ -100,6 +125,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       apiKeyPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_API_KEY_PER_MINUTE', 30_000, 1, 100_000_000),
     },
     oidcIssuers: issuers(env, 'ATRIUM_OIDC_ISSUERS'),
+    redisKeyPrefix: env.ATRIUM_REDIS_KEY_PREFIX ?? 'atrium:',
+    signer,
+    kmsKey,
+    tokenSigningAlgorithm: oneOf(env, 'ATRIUM_TOKEN_SIGNING_ALG', ['EdDSA', 'ES256'], 'EdDSA'),
+    signingKeyRotationSeconds: integer(env, 'ATRIUM_SIGNING_KEY_ROTATION_SECONDS', 86_400, 60, 90 * 86_400),
+    licenseTokenMaxTtlSeconds: integer(env, 'ATRIUM_LICENSE_TOKEN_MAX_TTL_SECONDS', 2_592_000, 60, 2_592_000),
+    licenseCacheTtlMs: integer(env, 'ATRIUM_LICENSE_CACHE_TTL_MS', 5000, 0, 600_000),
+    leaseReapIntervalMs: integer(env, 'ATRIUM_LEASE_REAP_INTERVAL_MS', 5000, 100, 600_000),
+    journalFlushIntervalMs: integer(env, 'ATRIUM_JOURNAL_FLUSH_INTERVAL_MS', 200, 1, 60_000),
   };
 }
 

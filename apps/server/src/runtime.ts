@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import type { App } from './routes/shared.ts';
 
 export type Logger = pino.Logger;
@@ -30,6 +29,8 @@ export async function openDatabase(config: Config, log: Logger, allowEmbedded: b
     return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, secretKey: null, stop: async () => {} };
   }
   if (!allowEmbedded) throw new Error('DATABASE_URL (or DATABASE_APP_URL) is required for this command');
+  // Loaded only when embedding: embedded-postgres installs process exit hooks that race `serve`'s own shutdown.
+  const { startEmbeddedPostgres } = await import('./embedded-postgres.ts');
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
   log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL is running');
   return embedded;

@@ -10,6 +10,8 @@ export const idPrefixes = {
   membership: 'mem',
   invitation: 'inv',
   apiKey: 'key',
+  license: 'lic',
+  fingerprint: 'fpr',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

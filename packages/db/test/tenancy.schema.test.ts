@@ -9,6 +9,10 @@ import { createTestDatabase, type TestDatabase } from '../../../test/database.ts
 /** Tables without tenant_id, each with the reason it may exist. */
 const globalTables: Record<string, string> = {
   atrium_schema_migrations: 'migration ledger, read by /ready',
+  license_key_index:
+    'license key hash → owning organization; a machine presenting only its key has no tenant yet (ADR 0102). ' +
+    'No grant to the runtime role; read only through the SECURITY DEFINER function license_key_owner()',
+  signing_keys: 'token signing keys shared by every API process; private part encrypted under the root (ADR 0101)',
   users: 'a person can belong to several organizations (DESIGN.md §4)',
   user_recovery_codes: "part of a person's credentials",
   oidc_identities: "links a person to an external issuer's subject",

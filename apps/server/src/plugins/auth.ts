@@ -10,8 +10,10 @@ import type { RateLimits } from './rate-limit.ts';
  * - `actor`: an authenticated caller, with or without an organization (creating an organization, /me);
  * - `tenant`: a caller acting in one organization. The default for every route under /api/, so an API route is
  *   never public by accident; routes outside /api/ (docs, health) default to public.
+ * - `license`: a licensing machine route (acquire, heartbeat, release, status): a `tenant` caller as above, or a
+ *   license key (`Authorization: License <key>`), whose principal may call these routes and nothing else.
  */
-export type AuthRequirement = 'public' | 'actor' | 'tenant';
+export type AuthRequirement = 'public' | 'actor' | 'tenant' | 'license';
 
 /** Membership roles, weakest first (DESIGN.md §5). */
 export const roles = ['readonly', 'member', 'admin', 'owner'] as const;
@@ -147,6 +149,36 @@ function touchThrottled(
   });
 }
 
+const licenseScheme = /^License\s+(lk_[A-Za-z0-9_-]{1,200})$/;
+
+export interface LicenseKeyOwner {
+  tenantId: string;
+  licenseId: string;
+}
+
+/**
+ * A machine with no user presents its license key: `Authorization: License lk_…`. The key is resolved (hash →
+ * organization, through the cached SECURITY DEFINER lookup, ADR 0102) to a principal bound to that one license;
+ * installAuth lets it reach `license` routes only. Any other scheme is left to the next authenticator.
+ */
+export function licenseKeyAuthenticator(resolve: (key: string) => Promise<LicenseKeyOwner | null>): Authenticator {
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined || !header.startsWith('License ')) return null;
+    const match = licenseScheme.exec(header);
+    const owner = match?.[1] ? await resolve(match[1]) : null;
+    if (!owner) throw new AtriumError('unauthenticated', 'the license key is not valid');
+    return {
+      actor: { type: 'license', id: toPublicId('license', owner.licenseId) },
+      tenantId: owner.tenantId,
+      role: null,
+      userId: null,
+      sessionId: null,
+      apiKeyId: null,
+    };
+  };
+}
+
 export function installAuth(app: FastifyInstance, authenticators: Authenticator[], limits: RateLimits) {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
@@ -175,10 +207,17 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
     }
     if (principal.apiKeyId) await limits.consume(request, reply, 'api_key', principal.apiKeyId);
     else await limits.consume(request, reply, 'tenant', principal.tenantId ?? `user:${principal.userId}`);
-    if (requirement === 'tenant') {
+    const isLicenseKey = principal.actor.type === 'license';
+    if (isLicenseKey && requirement !== 'license') {
+      throw new AtriumError('forbidden', 'a license key may only acquire, heartbeat, release and read status');
+    }
+    if (requirement === 'tenant' || requirement === 'license') {
       if (!principal.tenantId) {
         throw new AtriumError('forbidden', 'this route acts within an organization; you belong to none');
       }
+    }
+    // A license key's principal has no role: it is bound to its license, which the licensing service checks.
+    if (requirement === 'tenant' || (requirement === 'license' && !isLicenseKey)) {
       const needed = request.routeOptions.config.role ?? defaultRole(request.method);
       if (roles.indexOf(principal.role ?? 'readonly') < roles.indexOf(needed)) {
         throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);

@@ -2,13 +2,26 @@ import type { AccessTokens } from '@atrium/core';
 import type { App } from './shared.ts';
 
 /** Key discovery, so other services (and the SDK) can verify Atrium's access tokens themselves. */
-export function wellKnownRoutes(app: App, tokens: AccessTokens, publicUrl: string) {
+export function wellKnownRoutes(
+  app: App,
+  tokens: AccessTokens,
+  publicUrl: string,
+  licenseKeys: () => Array<Record<string, unknown>>,
+) {
   app.get(
     '/.well-known/jwks.json',
-    { schema: { tags: ['auth'], summary: 'Public keys of access tokens' } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Public keys: of access tokens, and of license tokens (the RSA-4096 license root, marked ' +
+          '`atrium_use: license-root`, and each signing key with its root-signed `atrium_certificate`)',
+      },
+    },
     async (_r, reply) => {
       reply.header('cache-control', 'public, max-age=300');
-      return tokens.jwks();
+      const access = await tokens.jwks();
+      return { keys: [...access.keys, ...licenseKeys()] };
     },
   );
 
