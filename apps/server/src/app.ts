@@ -155,7 +155,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   app.addHook('onClose', () => licensing.close());
   const apiKeyCache = new ApiKeyCache();
-  const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null);
+  const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null, config.redisKeyPrefix);
+  app.addHook('onClose', async () => limits.close());
   const licenseKeys = licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner));
   installAuth(app, [licenseKeys, bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
   installMetrics(app, metrics, deps.pool);
