@@ -3,7 +3,6 @@ import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
 import { AccessTokens, type IdentityDeps, OidcSignIn, type RootSigner, SecretBox } from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -21,6 +20,7 @@ import {
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { RateLimits } from './plugins/rate-limit.ts';
+import { installSecurityHeaders } from './plugins/security-headers.ts';
 import { installValidators } from './plugins/validation.ts';
 import { apiKeyRoutes } from './routes/api-keys.routes.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
@@ -108,13 +108,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   installProblemHandlers(app);
   app.addSchema(Problem);
 
-  await app.register(helmet, {
-    // The API answers JSON; the only HTML is the docs UI, whose assets are served from this origin.
-    // upgrade-insecure-requests is left out: it would break the docs UI on http://localhost.
-    contentSecurityPolicy: {
-      directives: { 'img-src': ["'self'", 'data:'], 'script-src': ["'self'"], 'upgrade-insecure-requests': null },
-    },
-  });
+  installSecurityHeaders(app);
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
   await app.register(swagger, {
     openapi: {

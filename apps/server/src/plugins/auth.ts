@@ -1,7 +1,7 @@
 import { toPublicId } from '@atrium/contracts';
 import { type AccessTokens, type Actor, AtriumError, apiKeys, type IdentityDeps, sessions } from '@atrium/core';
 import type { Pool } from '@atrium/db';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RateLimits } from './rate-limit.ts';
 
 /**
@@ -224,8 +224,8 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
       }
     }
     request.principal = principal;
-    // Both loggers: Fastify writes its "request completed" line through the reply's.
-    request.log = reply.log = request.log.child({
+    // The request's own child logger (shared with the reply) gains the caller: no new logger per request.
+    (request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings({
       tenant_id: principal.tenantId,
       user_id: principal.actor.type === 'user' ? principal.actor.id : null,
       actor_type: principal.actor.type,
