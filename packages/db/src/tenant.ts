@@ -24,9 +24,23 @@ export class InvalidTenantError extends Error {
  * so the tenant id is checked against a strict UUID pattern and inlined. That saves one of the four round trips
  * a naive tenant transaction costs (DESIGN.md §6).
  */
-export async function withTenant<T>(pool: Pool, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  pool: Pool,
+  tenantId: string,
+  work: (tx: Tx) => Promise<T>,
+  options: TenantTransactionOptions = {},
+): Promise<T> {
   if (!uuidPattern.test(tenantId)) throw new InvalidTenantError();
-  return inTransaction(pool, `begin; select set_config('app.tenant_id', '${tenantId}', true)`, work);
+  const asyncCommit = options.asyncCommit ? `, set_config('synchronous_commit', 'off', true)` : '';
+  return inTransaction(pool, `begin; select set_config('app.tenant_id', '${tenantId}', true)${asyncCommit}`, work);
+}
+
+export interface TenantTransactionOptions {
+  /**
+   * Commit without waiting for the WAL flush (Default: false). Only for writes whose loss in a database crash
+   * is harmless, such as extending a lease: the earlier expiry still stands. Never for grants of anything.
+   */
+  asyncCommit?: boolean;
 }
 
 /**

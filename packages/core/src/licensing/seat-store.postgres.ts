@@ -98,13 +98,18 @@ export class PostgresSeatStore implements SeatStore {
   }
 
   async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
-    const { rows } = await withTenant(this.pool, license.tenantId, (tx) =>
-      tx.query<LeaseRow>(
-        `update license_leases set expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+    const { rows } = await withTenant(
+      this.pool,
+      license.tenantId,
+      (tx) =>
+        tx.query<LeaseRow>(
+          `update license_leases set expires_at = clock_timestamp() + $4 * interval '1 millisecond'
          where tenant_id = $1 and license_id = $2 and session_id = $3 and expires_at > clock_timestamp()
          returning ${leaseColumns}`,
-        [license.tenantId, license.licenseId, sessionId, lifetimeMs],
-      ),
+          [license.tenantId, license.licenseId, sessionId, lifetimeMs],
+        ),
+      // A heartbeat lost in a database crash only leaves the earlier expiry in place: no need to wait for fsync.
+      { asyncCommit: true },
     );
     return rows[0] ? toLease(rows[0]) : null;
   }
