@@ -19,8 +19,44 @@ const unique = (prefix: string) => `${prefix} ${++counter}`;
 
 export const factories: Partial<Record<IdKind, Factory>> = {
   organization: async (_app, tenant) => tenant,
+  membership: async (app, tenant) => {
+    const { body } = await call(app, 'GET', `/api/v1/organizations/${tenant}/members`, undefined, { tenant });
+    return body[0].id as string;
+  },
+  invitation: (app, tenant) =>
+    created(
+      call(
+        app,
+        'POST',
+        `/api/v1/organizations/${tenant}/invitations`,
+        { email: `${unique('invitee').replace(' ', '')}@example.com`, role: 'member' },
+        { tenant },
+      ),
+    ),
+  apiKey: (app, tenant) =>
+    created(call(app, 'POST', '/api/v1/api-keys', { name: unique('Key'), role: 'member' }, { tenant })),
   workspace: (app, tenant) =>
     created(call(app, 'POST', '/api/v1/workspaces', { name: unique('Workspace') }, { tenant })),
+  license: (app, tenant) => created(call(app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant })),
+  fingerprint: async (app, tenant) => {
+    const license = await call(
+      app,
+      'POST',
+      '/api/v1/licenses',
+      { max_seats: 2, policy: { mode: 'node_locked', max_fingerprints: 2 } },
+      { tenant },
+    );
+    const key = license.body.license_key;
+    await call(
+      app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: key, fingerprint: unique('pc').replace(' ', '-') },
+      { tenant },
+    );
+    const list = await call(app, 'GET', `/api/v1/licenses/${license.body.id}/fingerprints`, undefined, { tenant });
+    return list.body.data[0].id as string;
+  },
   project: async (app, tenant) => {
     const workspaceId = await factories.workspace?.(app, tenant);
     return created(

@@ -1,24 +1,47 @@
 import { randomUUID } from 'node:crypto';
 import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
+import {
+  AccessTokens,
+  flowEmailEnqueuer,
+  type IdentityDeps,
+  OidcSignIn,
+  type RootSigner,
+  SecretBox,
+} from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
-import { type Authenticator, defaultRequirement, devHeaderAuthenticator, installAuth } from './plugins/auth.ts';
+import { buildLicensing } from './licensing.ts';
+import {
+  ApiKeyCache,
+  bearerAuthenticator,
+  defaultRequirement,
+  installAuth,
+  licenseKeyAuthenticator,
+} from './plugins/auth.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
+import { RateLimits } from './plugins/rate-limit.ts';
+import { installSecurityHeaders } from './plugins/security-headers.ts';
 import { installValidators } from './plugins/validation.ts';
+import { apiKeyRoutes } from './routes/api-keys.routes.ts';
 import { auditLogRoutes } from './routes/audit-logs.routes.ts';
+import { authRoutes } from './routes/auth.routes.ts';
 import { flowRoutes } from './routes/flows.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { leaseRoutes } from './routes/leases.routes.ts';
+import { licenseRoutes } from './routes/licenses.routes.ts';
+import { memberRoutes } from './routes/members.routes.ts';
 import { organizationRoutes } from './routes/organizations.routes.ts';
 import { platformJobRoutes } from './routes/platform-jobs.routes.ts';
 import { projectRoutes } from './routes/projects.routes.ts';
 import type { App } from './routes/shared.ts';
+import { wellKnownRoutes } from './routes/well-known.routes.ts';
 import { workspaceRoutes } from './routes/workspaces.routes.ts';
 
 export interface AppDeps {
@@ -28,6 +51,10 @@ export interface AppDeps {
   expectedMigration: number;
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
+  /** Redis: shared rate-limit counters and, when present, the seat store. Null or absent: in-process / PostgreSQL. */
+  redis?: Redis | null;
+  /** Overrides the root key holder named by the config (tests inject KMS-shaped ones). */
+  rootSigner?: RootSigner;
 }
 
 export interface RegisteredRoute {
@@ -46,6 +73,9 @@ declare module 'fastify' {
     atriumRoutes: RegisteredRoute[];
   }
 }
+
+const owner = (license: { tenantId: string; id: string } | null) =>
+  license ? { tenantId: license.tenantId, licenseId: license.id } : null;
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -87,13 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   installProblemHandlers(app);
   app.addSchema(Problem);
 
-  await app.register(helmet, {
-    // The API answers JSON; the only HTML is the docs UI, whose assets are served from this origin.
-    // upgrade-insecure-requests is left out: it would break the docs UI on http://localhost.
-    contentSecurityPolicy: {
-      directives: { 'img-src': ["'self'", 'data:'], 'script-src': ["'self'"], 'upgrade-insecure-requests': null },
-    },
-  });
+  installSecurityHeaders(app);
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
   await app.register(swagger, {
     openapi: {
@@ -109,19 +133,52 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
 
-  const authenticators: Authenticator[] = [];
-  if (config.devTenantHeader) authenticators.push(devHeaderAuthenticator(deps.pool));
-  installAuth(app, authenticators);
-  installMetrics(app, deps.metrics ?? new Metrics(), deps.pool);
+  if (!config.secretKey) throw new Error('ATRIUM_SECRET_KEY is required (every API process needs the same one)');
+  const secrets = new SecretBox(config.secretKey);
+  const tokens = new AccessTokens({
+    pool: deps.pool,
+    secrets,
+    issuer: config.publicUrl,
+    ttlSeconds: config.accessTokenTtlSeconds,
+  });
+  const identity: IdentityDeps = {
+    pool: deps.pool,
+    tokens,
+    secrets,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    invitationTtlSeconds: config.invitationTtlSeconds,
+    enqueueEmail: flowEmailEnqueuer(config.publicUrl),
+  };
+  const metrics = deps.metrics ?? new Metrics();
+  const licensing = await buildLicensing(config, {
+    pool: deps.pool,
+    redis: deps.redis ?? null,
+    metrics,
+    log: app.log,
+    ...(deps.rootSigner ? { root: deps.rootSigner } : {}),
+  });
+  app.addHook('onClose', () => licensing.close());
+  const apiKeyCache = new ApiKeyCache();
+  const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null, config.redisKeyPrefix);
+  app.addHook('onClose', async () => limits.close());
+  const licenseKeys = licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner));
+  installAuth(app, [licenseKeys, bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
+  installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });
+  wellKnownRoutes(app, tokens, config.publicUrl, () => licensing.ring.jwks().keys as Array<Record<string, unknown>>);
+  authRoutes(app, identity, new OidcSignIn(config.oidcIssuers));
+  memberRoutes(app, identity);
+  apiKeyRoutes(app, identity, apiKeyCache);
   organizationRoutes(app, routeDeps);
   workspaceRoutes(app, routeDeps);
   projectRoutes(app, routeDeps);
   auditLogRoutes(app, routeDeps);
   flowRoutes(app, { ...routeDeps, flowTenantQueueQuota: config.flowTenantQueueQuota });
   platformJobRoutes(app, routeDeps);
+  licenseRoutes(app, { ...routeDeps, licensing });
+  leaseRoutes(app, { licensing });
 
   await app.ready();
   return app;

@@ -18,7 +18,11 @@ async function main(command: string | undefined) {
     case 'start': {
       const database = await openDatabase(config, log, true);
       if (database.ownerUrl) await runMigrations(database.ownerUrl, database.appPassword, log);
-      const server = await startApi(config, database.appUrl, log);
+      const server = await startApi(
+        { ...config, secretKey: config.secretKey ?? database.secretKey },
+        database.appUrl,
+        log,
+      );
       const flows = await startFlowWorker(config, {
         pool: server.pool,
         appUrl: database.appUrl,

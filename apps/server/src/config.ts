@@ -34,10 +34,47 @@ export interface Config {
   /** How long shutdown waits for in-flight requests (ATRIUM_SHUTDOWN_TIMEOUT_MS, Default: 10000). */
   shutdownTimeoutMs: number;
   /**
-   * Development only: take the tenant from the X-Atrium-Dev-Tenant header, with no authentication
-   * (ATRIUM_DEV_TENANT_HEADER=true, Default: off). Never enable it where anyone else can reach the API.
+   * Server secret (ATRIUM_SECRET_KEY, at least 32 characters): seals TOTP seeds and access-token signing keys
+   * in the database. Every API process of one installation needs the same value. Embedded mode generates one
+   * under the data directory when unset.
    */
-  devTenantHeader: boolean;
+  secretKey: string | null;
+  /** Redis for shared rate limits and the seat store (REDIS_URL). Unset: in-process. */
+  redisUrl: string | null;
+  /** Access token lifetime (ATRIUM_ACCESS_TOKEN_TTL_SECONDS, Default: 3600). */
+  accessTokenTtlSeconds: number;
+  /** Refresh token lifetime (ATRIUM_REFRESH_TOKEN_TTL_SECONDS, Default: 604800 = 7 days). */
+  refreshTokenTtlSeconds: number;
+  /** Invitation lifetime (ATRIUM_INVITATION_TTL_SECONDS, Default: 604800 = 7 days). */
+  invitationTtlSeconds: number;
+  rateLimits: RateLimitConfig;
+  /**
+   * Trusted external OpenID Connect issuers (ATRIUM_OIDC_ISSUERS): JSON array of `{issuer, audience}`; an ID
+   * token from one of them signs a person in (Default: none).
+   */
+  oidcIssuers: Array<{ issuer: string; audience: string }>;
+  /** Prefix of every Redis key licensing writes (ATRIUM_REDIS_KEY_PREFIX, Default: atrium:). */
+  redisKeyPrefix: string;
+  /** Who holds the RSA-4096 root key that certifies token signing keys (ATRIUM_SIGNER, Default: local). */
+  signer: 'local' | 'gcp-kms' | 'aws-kms';
+  /**
+   * The KMS key (ATRIUM_KMS_KEY): a Cloud KMS key version name for gcp-kms
+   * (projects/…/cryptoKeyVersions/N), a key id or ARN for aws-kms. Unused for local (the key file is
+   * ATRIUM_DATA_DIR/license-root-key.pem, made on first start, mode 0600).
+   */
+  kmsKey: string | null;
+  /** Algorithm of the short-lived license token signing keys (ATRIUM_TOKEN_SIGNING_ALG, Default: EdDSA; or ES256). */
+  tokenSigningAlgorithm: 'EdDSA' | 'ES256';
+  /** How long one token signing key signs before the next (ATRIUM_SIGNING_KEY_ROTATION_SECONDS, Default: 86400). */
+  signingKeyRotationSeconds: number;
+  /** Longest token lifetime a license may ask for (ATRIUM_LICENSE_TOKEN_MAX_TTL_SECONDS, Default: 2592000). */
+  licenseTokenMaxTtlSeconds: number;
+  /** How long a process trusts its cached copy of a license (ATRIUM_LICENSE_CACHE_TTL_MS, Default: 5000). */
+  licenseCacheTtlMs: number;
+  /** How often touched licenses are swept for expired leases (ATRIUM_LEASE_REAP_INTERVAL_MS, Default: 5000). */
+  leaseReapIntervalMs: number;
+  /** Longest a journal or audit row waits in memory (ATRIUM_JOURNAL_FLUSH_INTERVAL_MS, Default: 200). */
+  journalFlushIntervalMs: number;
   /** Port of `atrium worker`'s /health, /ready and /metrics (WORKER_PORT, Default: 9090). */
   workerPort: number;
   /** Runs one worker process executes at once (ATRIUM_WORKER_CONCURRENCY, Default: 16). */
@@ -68,6 +105,17 @@ export interface Config {
   auditWebhookSecret: string | null;
 }
 
+export interface RateLimitConfig {
+  /** Unauthenticated requests per client IP per minute (ATRIUM_RATE_LIMIT_IP_PER_MINUTE, Default: 100). */
+  ipPerMinute: number;
+  /** Sign-in, sign-up and refresh attempts per client IP per minute (ATRIUM_RATE_LIMIT_AUTH_PER_MINUTE, Default: 20). */
+  authPerMinute: number;
+  /** Authenticated requests per organization per minute (ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE, Default: 60000). */
+  tenantPerMinute: number;
+  /** Requests per API key per minute (ATRIUM_RATE_LIMIT_API_KEY_PER_MINUTE, Default: 30000). */
+  apiKeyPerMinute: number;
+}
+
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
@@ -75,6 +123,9 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const port = integer(env, 'PORT', 8080, 0, 65_535);
   const databaseUrl = url(env, 'DATABASE_URL');
+  const signer = oneOf(env, 'ATRIUM_SIGNER', ['local', 'gcp-kms', 'aws-kms'], 'local');
+  const kmsKey = env.ATRIUM_KMS_KEY || null;
+  if (signer !== 'local' && !kmsKey) throw new ConfigError(`ATRIUM_SIGNER=${signer} needs ATRIUM_KMS_KEY`);
   return {
     host: env.HOST ?? '127.0.0.1',
     port,
@@ -90,7 +141,27 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     corsOrigins: list(env, 'ATRIUM_CORS_ORIGINS'),
     trustedProxies: list(env, 'ATRIUM_TRUSTED_PROXIES'),
     shutdownTimeoutMs: integer(env, 'ATRIUM_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    devTenantHeader: boolean(env, 'ATRIUM_DEV_TENANT_HEADER', false),
+    secretKey: secret(env, 'ATRIUM_SECRET_KEY'),
+    redisUrl: url(env, 'REDIS_URL'),
+    accessTokenTtlSeconds: integer(env, 'ATRIUM_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    refreshTokenTtlSeconds: integer(env, 'ATRIUM_REFRESH_TOKEN_TTL_SECONDS', 604_800, 300, 31_536_000),
+    invitationTtlSeconds: integer(env, 'ATRIUM_INVITATION_TTL_SECONDS', 604_800, 300, 31_536_000),
+    rateLimits: {
+      ipPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_IP_PER_MINUTE', 100, 1, 10_000_000),
+      authPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_AUTH_PER_MINUTE', 20, 1, 10_000_000),
+      tenantPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE', 60_000, 1, 100_000_000),
+      apiKeyPerMinute: integer(env, 'ATRIUM_RATE_LIMIT_API_KEY_PER_MINUTE', 30_000, 1, 100_000_000),
+    },
+    oidcIssuers: issuers(env, 'ATRIUM_OIDC_ISSUERS'),
+    redisKeyPrefix: env.ATRIUM_REDIS_KEY_PREFIX ?? 'atrium:',
+    signer,
+    kmsKey,
+    tokenSigningAlgorithm: oneOf(env, 'ATRIUM_TOKEN_SIGNING_ALG', ['EdDSA', 'ES256'], 'EdDSA'),
+    signingKeyRotationSeconds: integer(env, 'ATRIUM_SIGNING_KEY_ROTATION_SECONDS', 86_400, 60, 90 * 86_400),
+    licenseTokenMaxTtlSeconds: integer(env, 'ATRIUM_LICENSE_TOKEN_MAX_TTL_SECONDS', 2_592_000, 60, 2_592_000),
+    licenseCacheTtlMs: integer(env, 'ATRIUM_LICENSE_CACHE_TTL_MS', 5000, 0, 600_000),
+    leaseReapIntervalMs: integer(env, 'ATRIUM_LEASE_REAP_INTERVAL_MS', 5000, 100, 600_000),
+    journalFlushIntervalMs: integer(env, 'ATRIUM_JOURNAL_FLUSH_INTERVAL_MS', 200, 1, 60_000),
     workerPort: integer(env, 'WORKER_PORT', 9090, 0, 65_535),
     workerConcurrency: integer(env, 'ATRIUM_WORKER_CONCURRENCY', 16, 1, 10_000),
     flowBackend: oneOf(env, 'ATRIUM_FLOW_BACKEND', ['postgres', 'nats'], env.NATS_URL ? 'nats' : 'postgres'),
@@ -126,12 +197,27 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+function secret(env: Env, name: string): string | null {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+  return raw;
+}
+
+function issuers(env: Env, name: string): Config['oidcIssuers'] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON array of {"issuer", "audience"}`);
+  }
+  const valid =
+    Array.isArray(parsed) &&
+    parsed.every((entry) => typeof entry?.issuer === 'string' && typeof entry?.audience === 'string');
+  if (!valid) throw new ConfigError(`${name} must be a JSON array of {"issuer", "audience"}`);
+  return parsed as Config['oidcIssuers'];
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

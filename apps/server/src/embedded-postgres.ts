@@ -10,12 +10,15 @@ export interface EmbeddedDatabase {
   ownerUrl: string;
   appUrl: string;
   appPassword: string;
+  /** The server secret generated for this installation (used when ATRIUM_SECRET_KEY is unset). */
+  secretKey: string;
   stop(): Promise<void>;
 }
 
 interface Credentials {
   ownerPassword: string;
   appPassword: string;
+  secretKey: string;
 }
 
 /**
@@ -58,15 +61,18 @@ export async function startEmbeddedPostgres(
     ownerUrl: `${base}/atrium`,
     appUrl: `postgres://atrium_app:${encodeURIComponent(credentials.appPassword)}@127.0.0.1:${port}/atrium`,
     appPassword: credentials.appPassword,
+    secretKey: credentials.secretKey,
     stop: () => server.stop(),
   };
 }
 
 async function loadCredentials(path: string): Promise<Credentials> {
-  if (existsSync(path)) return JSON.parse(await readFile(path, 'utf8')) as Credentials;
+  const existing = existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as Partial<Credentials>) : {};
+  if (existing.ownerPassword && existing.appPassword && existing.secretKey) return existing as Credentials;
   const credentials = {
-    ownerPassword: randomBytes(24).toString('base64url'),
-    appPassword: randomBytes(24).toString('base64url'),
+    ownerPassword: existing.ownerPassword ?? randomBytes(24).toString('base64url'),
+    appPassword: existing.appPassword ?? randomBytes(24).toString('base64url'),
+    secretKey: existing.secretKey ?? randomBytes(32).toString('base64url'),
   };
   await writeFile(path, JSON.stringify(credentials, null, 2), { mode: 0o600 });
   await chmod(path, 0o600);

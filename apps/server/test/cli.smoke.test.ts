@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { testSecretKey } from '../../../test/app.ts';
 import { createTestDatabase } from '../../../test/database.ts';
 import { freePort, runCli } from '../../../test/processes.ts';
 
@@ -20,7 +21,6 @@ describe('atrium start', () => {
       ATRIUM_DATA_DIR: dataDir,
       PORT: String(await freePort()),
       ATRIUM_EMBEDDED_PG_PORT: String(await freePort()),
-      ATRIUM_DEV_TENANT_HEADER: 'true',
     };
     const base = `http://127.0.0.1:${env.PORT}`;
 
@@ -28,10 +28,11 @@ describe('atrium start', () => {
     await first.waitFor('Atrium is running');
     expect(first.output()).toContain(`docs http://localhost:${env.PORT}/docs`);
     expect((await json(`${base}/ready`)).status).toBe(200);
-    const created = await json(`${base}/api/v1/organizations`, {
+    const credentials = { email: 'persistent@example.com', password: 'correct horse battery staple' };
+    const created = await json(`${base}/api/v1/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Persistent' }),
+      body: JSON.stringify({ ...credentials, organization: { name: 'Persistent' } }),
     });
     expect(created.status).toBe(201);
     expect(statSync(join(dataDir, 'credentials.json')).mode & 0o777).toBe(0o600);
@@ -42,10 +43,18 @@ describe('atrium start', () => {
     const second = runCli(['start'], env);
     await second.waitFor('Atrium is running');
     expect(second.output()).not.toContain('initialising the embedded PostgreSQL cluster');
-    const found = await json(`${base}/api/v1/organizations/${created.body.id}`, {
-      headers: { 'x-atrium-dev-tenant': created.body.id },
+    // Same data and same server secret: the access token issued before the restart still verifies.
+    const orgId = created.body.organization.id;
+    const found = await json(`${base}/api/v1/organizations/${orgId}`, {
+      headers: { authorization: `Bearer ${created.body.access_token}` },
     });
     expect(found).toMatchObject({ status: 200, body: { name: 'Persistent' } });
+    const login = await json(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(credentials),
+    });
+    expect(login.status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exit()).toBe(0);
   });
@@ -60,7 +69,7 @@ describe('atrium migrate and serve', () => {
       expect(migrate.output()).toContain('applied migration');
 
       const port = String(await freePort());
-      const serve = runCli(['serve'], { DATABASE_URL: db.ownerUrl, PORT: port });
+      const serve = runCli(['serve'], { DATABASE_URL: db.ownerUrl, PORT: port, ATRIUM_SECRET_KEY: testSecretKey });
       await serve.waitFor('Atrium is running');
       expect(await json(`http://127.0.0.1:${port}/ready`)).toMatchObject({ status: 200 });
       const { rows } = await db.owner.query(

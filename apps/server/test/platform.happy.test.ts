@@ -15,14 +15,15 @@ const as = (method: string, url: string, body?: unknown, headers?: Record<string
 
 describe('organizations', () => {
   it('creates one with a derived slug, reads, renames and lists it', async () => {
-    const created = await call(t.app, 'POST', '/api/v1/organizations', { name: 'Globex Corp' });
+    const created = await as('POST', '/api/v1/organizations', { name: 'Globex Corp' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
       name: 'Globex Corp',
       slug: expect.stringMatching(/^globex-corp-[0-9a-f]{8}$/),
     });
     const id = created.body.id;
-    const own = { tenant: id };
+    // The creator is its owner and can switch to it with X-Tenant-ID.
+    const own = { tenant, headers: { 'x-tenant-id': id } };
     expect((await call(t.app, 'GET', `/api/v1/organizations/${id}`, undefined, own)).body.name).toBe('Globex Corp');
     const renamed = await call(t.app, 'PATCH', `/api/v1/organizations/${id}`, { slug: 'globex' }, own);
     expect(renamed.body).toMatchObject({ slug: 'globex', name: 'Globex Corp' });
@@ -32,8 +33,8 @@ describe('organizations', () => {
 
   it('creates an organization once per Idempotency-Key', async () => {
     const headers = { 'idempotency-key': 'org-create-1' };
-    const first = await call(t.app, 'POST', '/api/v1/organizations', { name: 'Initech' }, { headers });
-    const again = await call(t.app, 'POST', '/api/v1/organizations', { name: 'Initech' }, { headers });
+    const first = await as('POST', '/api/v1/organizations', { name: 'Initech' }, headers);
+    const again = await as('POST', '/api/v1/organizations', { name: 'Initech' }, headers);
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');

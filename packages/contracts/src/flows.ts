@@ -93,13 +93,13 @@ export const FlowScheduleView = Type.Object({
 });
 export type FlowScheduleView = Static<typeof FlowScheduleView>;
 
-export const UsageReport = Type.Object({
+export const DailyUsageReport = Type.Object({
   id: PublicId('usageReport'),
   day: Type.String({ format: 'date' }),
   rows: Type.Array(Type.Object({ metric: Type.String(), value: Type.Number() })),
   created_at: Timestamp,
 });
-export type UsageReport = Static<typeof UsageReport>;
+export type DailyUsageReport = Static<typeof DailyUsageReport>;
 
 export const OrganizationExport = Type.Object({
   id: PublicId('organizationExport'),

@@ -11,6 +11,12 @@ export const idPrefixes = {
   flowSchedule: 'fsc',
   usageReport: 'urp',
   organizationExport: 'oex',
+  user: 'usr',
+  membership: 'mem',
+  invitation: 'inv',
+  apiKey: 'key',
+  license: 'lic',
+  fingerprint: 'fpr',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;
@@ -30,13 +36,21 @@ export function toPublicId(kind: IdKind, uuid: string): string {
   return `${idPrefixes[kind]}_${uuid.replaceAll('-', '')}`;
 }
 
+/** A UUID as 32 hex digits (no dashes), the form embedded in keys and tokens. */
+export function uuidToHex(uuid: string): string {
+  return uuid.replaceAll('-', '');
+}
+
+export function hexToUuid(hex: string): string | null {
+  if (!/^[0-9a-f]{32}$/.test(hex)) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** The UUID behind a public id, or null when the id is not of that kind. */
 export function fromPublicId(kind: IdKind, publicId: string): string | null {
   const prefix = `${idPrefixes[kind]}_`;
   if (!publicId.startsWith(prefix) || publicId.length !== prefix.length + 32) return null;
-  const hex = publicId.slice(prefix.length);
-  if (!/^[0-9a-f]{32}$/.test(hex)) return null;
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return hexToUuid(publicId.slice(prefix.length));
 }
 
 /** JSON-schema pattern for a public id of one kind, used by the route contracts. */

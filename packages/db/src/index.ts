@@ -7,4 +7,11 @@ export {
   type PoolOptions,
   withCredentials,
 } from './pool.ts';
-export { InvalidTenantError, type Tx, withoutTenant, withTenant } from './tenant.ts';
+export {
+  InvalidTenantError,
+  type TenantTransactionOptions,
+  type Tx,
+  withoutTenant,
+  withTenant,
+  withUser,
+} from './tenant.ts';

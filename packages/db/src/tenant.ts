@@ -24,9 +24,40 @@ export class InvalidTenantError extends Error {
  * so the tenant id is checked against a strict UUID pattern and inlined. That saves one of the four round trips
  * a naive tenant transaction costs (DESIGN.md §6).
  */
-export async function withTenant<T>(pool: Pool, tenantId: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  pool: Pool,
+  tenantId: string,
+  work: (tx: Tx) => Promise<T>,
+  options: TenantTransactionOptions = {},
+): Promise<T> {
   if (!uuidPattern.test(tenantId)) throw new InvalidTenantError();
-  return inTransaction(pool, `begin; select set_config('app.tenant_id', '${tenantId}', true)`, work);
+  const asyncCommit = options.asyncCommit ? `, set_config('synchronous_commit', 'off', true)` : '';
+  return inTransaction(pool, `begin; select set_config('app.tenant_id', '${tenantId}', true)${asyncCommit}`, work);
+}
+
+export interface TenantTransactionOptions {
+  /**
+   * Commit without waiting for the WAL flush (Default: false). Only for writes whose loss in a database crash
+   * is harmless, such as extending a lease: the earlier expiry still stands. Never for grants of anything.
+   */
+  asyncCommit?: boolean;
+}
+
+/**
+ * A transaction acting for one signed-in person: policies keyed on `app.user_id` let them read their own
+ * memberships (and those organizations) across tenants. Optionally also scoped to a tenant.
+ */
+export async function withUser<T>(
+  pool: Pool,
+  userId: string,
+  work: (tx: Tx) => Promise<T>,
+  tenantId?: string,
+): Promise<T> {
+  if (!uuidPattern.test(userId) || (tenantId !== undefined && !uuidPattern.test(tenantId))) {
+    throw new InvalidTenantError();
+  }
+  const tenant = tenantId ? `, set_config('app.tenant_id', '${tenantId}', true)` : '';
+  return inTransaction(pool, `begin; select set_config('app.user_id', '${userId}', true)${tenant}`, work);
 }
 
 /** A transaction with no tenant: tenant tables show no rows. For global tables (identity, migrations). */

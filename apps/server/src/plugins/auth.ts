@@ -1,16 +1,19 @@
-import { fromPublicId } from '@atrium/contracts';
-import { type Actor, AtriumError, type TenantContext } from '@atrium/core';
-import { type Pool, withTenant } from '@atrium/db';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { toPublicId } from '@atrium/contracts';
+import { type AccessTokens, type Actor, AtriumError, apiKeys, type IdentityDeps, sessions } from '@atrium/core';
+import type { Pool } from '@atrium/db';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { RateLimits } from './rate-limit.ts';
 
 /**
  * What a route needs from its caller (route `config.auth`):
  * - `public`: nobody in particular (health, docs, sign-in);
- * - `actor`: an authenticated caller, with or without an organization (creating an organization);
+ * - `actor`: an authenticated caller, with or without an organization (creating an organization, /me);
  * - `tenant`: a caller acting in one organization. The default for every route under /api/, so an API route is
  *   never public by accident; routes outside /api/ (docs, health) default to public.
+ * - `license`: a licensing machine route (acquire, heartbeat, release, status): a `tenant` caller as above, or a
+ *   license key (`Authorization: License <key>`), whose principal may call these routes and nothing else.
  */
-export type AuthRequirement = 'public' | 'actor' | 'tenant';
+export type AuthRequirement = 'public' | 'actor' | 'tenant' | 'license';
 
 /** Membership roles, weakest first (DESIGN.md §5). */
 export const roles = ['readonly', 'member', 'admin', 'owner'] as const;
@@ -21,79 +24,28 @@ export interface Principal {
   tenantId: string | null;
   /** The caller's role in that organization; null when it acts in none. */
   role: Role | null;
+  /** The user's UUID (user actors) — for services that act on "me". */
+  userId: string | null;
+  /** The session (refresh family) of a user's access token. */
+  sessionId: string | null;
+  /** What the per-key rate limit counts against, for API keys. */
+  apiKeyId: string | null;
 }
 
-/** Recognizes a caller from the request, or returns null when its kind of credential is absent. */
+/** Recognizes a caller from the request; null when its kind of credential is absent, an error when it is bad. */
 export type Authenticator = (request: FastifyRequest) => Promise<Principal | null>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthRequirement;
-    /** The least role a `tenant` route needs (Default: member for writes, readonly for reads). */
+    /** The least role a `tenant` route needs (Default: readonly for reads, member for writes). */
     role?: Role;
+    /** Rate-limit bucket for public routes (Default: ip; sign-in routes use the tighter `auth`). */
+    rateLimit?: 'ip' | 'auth';
   }
   interface FastifyRequest {
     principal: Principal | null;
   }
-}
-
-export const devTenantHeader = 'x-atrium-dev-tenant';
-
-/**
- * Development-only authentication: the organization named by a header, no credentials. Off unless
- * ATRIUM_DEV_TENANT_HEADER=true. It still refuses an organization that does not exist.
- */
-export function devHeaderAuthenticator(pool: Pool): Authenticator {
-  return async (request) => {
-    const header = request.headers[devTenantHeader];
-    const actor: Actor = { type: 'development', id: null };
-    if (header === undefined) return { actor, tenantId: null, role: null };
-    const tenantId = typeof header === 'string' ? fromPublicId('organization', header) : null;
-    if (!tenantId) throw new AtriumError('unauthenticated', `${devTenantHeader} must be an organization id`);
-    const exists = await withTenant(pool, tenantId, async (tx) => {
-      const { rowCount } = await tx.query('select 1 from organizations where id = $1', [tenantId]);
-      return rowCount === 1;
-    });
-    if (!exists) throw new AtriumError('unauthenticated', `${devTenantHeader} names no organization`);
-    return { actor, tenantId, role: 'owner' };
-  };
-}
-
-export function installAuth(app: FastifyInstance, authenticators: Authenticator[]) {
-  app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => {
-    const requirement = request.routeOptions.config.auth ?? defaultRequirement(request.routeOptions.url);
-    if (requirement === 'public' || request.is404) return;
-    let principal: Principal | null = null;
-    for (const authenticate of authenticators) {
-      principal = await authenticate(request);
-      if (principal) break;
-    }
-    if (!principal) throw new AtriumError('unauthenticated', 'send credentials: Authorization: Bearer <token>');
-    if (requirement === 'tenant' && !principal.tenantId) {
-      throw new AtriumError('unauthenticated', 'this route acts within an organization; none was selected');
-    }
-    if (requirement === 'tenant') {
-      const needed = request.routeOptions.config.role ?? defaultRole(request.method);
-      if (roles.indexOf(principal.role ?? 'readonly') < roles.indexOf(needed)) {
-        throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);
-      }
-    }
-    request.principal = principal;
-    // Both loggers: Fastify writes its "request completed" line through the reply's.
-    request.log = reply.log = request.log.child({
-      tenant_id: principal.tenantId,
-      user_id: principal.actor.id,
-      actor_type: principal.actor.type,
-    });
-  });
-}
-
-/** The tenant context of an authenticated request, for a `tenant` route's handler. */
-export function tenantContext(request: FastifyRequest, pool: Pool): TenantContext {
-  const principal = request.principal;
-  if (!principal?.tenantId) throw new Error(`route ${request.routeOptions.url} used a tenant without requiring one`);
-  return { pool, tenantId: principal.tenantId, actor: principal.actor, requestId: request.id };
 }
 
 export function defaultRequirement(url: string | undefined): AuthRequirement {
@@ -102,4 +54,198 @@ export function defaultRequirement(url: string | undefined): AuthRequirement {
 
 function defaultRole(method: string): Role {
   return method === 'GET' || method === 'HEAD' ? 'readonly' : 'member';
+}
+
+/**
+ * Resolved API keys, kept 10 s: the hot path costs no database round trip. A revocation clears this process's
+ * entry at once; other processes drop theirs within the 10 s.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, { key: apiKeys.ResolvedApiKey; until: number }>();
+  private readonly ttlMs = 10_000;
+
+  get(credential: string) {
+    const entry = this.entries.get(credential);
+    if (entry && entry.until > Date.now()) return entry.key;
+    if (entry) this.entries.delete(credential);
+    return null;
+  }
+
+  set(credential: string, key: apiKeys.ResolvedApiKey) {
+    if (this.entries.size >= 10_000) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(credential, { key, until: Math.min(Date.now() + this.ttlMs, key.expiresAt ?? Infinity) });
+  }
+
+  forget(keyId: string) {
+    for (const [credential, entry] of this.entries) if (entry.key.keyId === keyId) this.entries.delete(credential);
+  }
+}
+
+/**
+ * `Authorization: Bearer <access token>` (a user; the organization from the token or X-Tenant-ID) or
+ * `Authorization: Bearer atr_…` (an API key of one organization, with the role it was given).
+ */
+export function bearerAuthenticator(
+  identity: IdentityDeps,
+  tokens: AccessTokens,
+  keyCache: ApiKeyCache,
+): Authenticator {
+  const lastTouched = new Map<string, number>();
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (!header) return null;
+    const match = /^Bearer ([^\s]+)$/i.exec(header);
+    if (!match?.[1]) return null;
+    const credential = match[1];
+    const requested = request.headers['x-tenant-id'];
+    const requestedTenant = typeof requested === 'string' ? requested : undefined;
+
+    if (credential.startsWith('atr_')) {
+      let key = keyCache.get(credential);
+      if (!key) {
+        key = await apiKeys.resolveApiKey(identity.pool, credential);
+        if (!key) throw new AtriumError('unauthenticated', 'the API key is not valid, expired or revoked');
+        keyCache.set(credential, key);
+      }
+      if (requestedTenant && requestedTenant !== toPublicId('organization', key.tenantId)) {
+        throw new AtriumError('forbidden', 'an API key acts only in its own organization');
+      }
+      touchThrottled(identity.pool, key, lastTouched, request);
+      return {
+        actor: { type: 'api_key', id: toPublicId('apiKey', key.keyId) },
+        tenantId: key.tenantId,
+        role: key.role,
+        userId: null,
+        sessionId: null,
+        apiKeyId: key.keyId,
+      };
+    }
+
+    const claims = await tokens.verify(credential);
+    const resolved = await sessions.resolveUser(identity, claims, requestedTenant);
+    return {
+      actor: { type: 'user', id: claims.sub },
+      tenantId: resolved.tenantId,
+      role: resolved.role,
+      userId: resolved.userId,
+      sessionId: claims.sid,
+      apiKeyId: null,
+    };
+  };
+}
+
+/** Records a key's last use at most once a minute per process, off the request path. */
+function touchThrottled(
+  pool: Pool,
+  key: apiKeys.ResolvedApiKey,
+  lastTouched: Map<string, number>,
+  request: FastifyRequest,
+) {
+  const now = Date.now();
+  if ((lastTouched.get(key.keyId) ?? 0) > now - 60_000) return;
+  lastTouched.set(key.keyId, now);
+  apiKeys.touchApiKey(pool, key.tenantId, key.keyId).catch((err: unknown) => {
+    request.log.warn({ err }, 'could not record API key use');
+  });
+}
+
+const licenseScheme = /^License\s+(lk_[A-Za-z0-9_-]{1,200})$/;
+
+export interface LicenseKeyOwner {
+  tenantId: string;
+  licenseId: string;
+}
+
+/**
+ * A machine with no user presents its license key: `Authorization: License lk_…`. The key is resolved (hash →
+ * organization, through the cached SECURITY DEFINER lookup, ADR 0102) to a principal bound to that one license;
+ * installAuth lets it reach `license` routes only. Any other scheme is left to the next authenticator.
+ */
+export function licenseKeyAuthenticator(resolve: (key: string) => Promise<LicenseKeyOwner | null>): Authenticator {
+  return async (request) => {
+    const header = request.headers.authorization;
+    if (header === undefined || !header.startsWith('License ')) return null;
+    const match = licenseScheme.exec(header);
+    const owner = match?.[1] ? await resolve(match[1]) : null;
+    if (!owner) throw new AtriumError('unauthenticated', 'the license key is not valid');
+    return {
+      actor: { type: 'license', id: toPublicId('license', owner.licenseId) },
+      tenantId: owner.tenantId,
+      role: null,
+      userId: null,
+      sessionId: null,
+      apiKeyId: null,
+    };
+  };
+}
+
+export function installAuth(app: FastifyInstance, authenticators: Authenticator[], limits: RateLimits) {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const url = request.routeOptions.url;
+    // Health, readiness, metrics and docs are neither authenticated nor rate limited.
+    if (!url?.startsWith('/api/') || request.is404) return;
+    const requirement = request.routeOptions.config.auth ?? defaultRequirement(url);
+    if (requirement === 'public') {
+      await limits.consume(request, reply, request.routeOptions.config.rateLimit ?? 'ip', request.ip);
+      return;
+    }
+    let principal: Principal | null = null;
+    try {
+      for (const authenticate of authenticators) {
+        principal = await authenticate(request);
+        if (principal) break;
+      }
+    } catch (err) {
+      // Bad credentials count against the client's address, so guessing tokens is throttled like anonymity.
+      await limits.consume(request, reply, 'ip', request.ip);
+      throw err;
+    }
+    if (!principal) {
+      await limits.consume(request, reply, 'ip', request.ip);
+      throw new AtriumError('unauthenticated', 'send credentials: Authorization: Bearer <token or API key>');
+    }
+    if (principal.apiKeyId) await limits.consume(request, reply, 'api_key', principal.apiKeyId);
+    else await limits.consume(request, reply, 'tenant', principal.tenantId ?? `user:${principal.userId}`);
+    const isLicenseKey = principal.actor.type === 'license';
+    if (isLicenseKey && requirement !== 'license') {
+      throw new AtriumError('forbidden', 'a license key may only acquire, heartbeat, release and read status');
+    }
+    if (requirement === 'tenant' || requirement === 'license') {
+      if (!principal.tenantId) {
+        throw new AtriumError('forbidden', 'this route acts within an organization; you belong to none');
+      }
+    }
+    // A license key's principal has no role: it is bound to its license, which the licensing service checks.
+    if (requirement === 'tenant' || (requirement === 'license' && !isLicenseKey)) {
+      const needed = request.routeOptions.config.role ?? defaultRole(request.method);
+      if (roles.indexOf(principal.role ?? 'readonly') < roles.indexOf(needed)) {
+        throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);
+      }
+    }
+    request.principal = principal;
+    // The request's own child logger (shared with the reply) gains the caller: no new logger per request.
+    (request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings({
+      tenant_id: principal.tenantId,
+      user_id: principal.actor.type === 'user' ? principal.actor.id : null,
+      actor_type: principal.actor.type,
+      actor_id: principal.actor.id,
+    });
+  });
+}
+
+/** The tenant context of an authenticated request, for a `tenant` route's handler. */
+export function tenantContext(request: FastifyRequest, pool: Pool) {
+  const principal = request.principal;
+  if (!principal?.tenantId) throw new Error(`route ${request.routeOptions.url} used a tenant without requiring one`);
+  return { pool, tenantId: principal.tenantId, actor: principal.actor, requestId: request.id };
+}
+
+/** The signed-in person of an `actor` route; API keys and licenses are not people. */
+export function currentUser(request: FastifyRequest): { userId: string; sessionId: string } {
+  const principal = request.principal;
+  if (!principal?.userId || !principal.sessionId) {
+    throw new AtriumError('forbidden', 'only a signed-in person can do this (not an API key)');
+  }
+  return { userId: principal.userId, sessionId: principal.sessionId };
 }

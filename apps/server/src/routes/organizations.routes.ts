@@ -7,9 +7,9 @@ import {
   PageQuery,
   UpdateOrganization,
 } from '@atrium/contracts';
-import { AtriumError, organizations } from '@atrium/core';
+import { members, organizations } from '@atrium/core';
 import Type from 'typebox';
-import { tenantContext } from '../plugins/auth.ts';
+import { currentUser, tenantContext } from '../plugins/auth.ts';
 import { type App, IdempotencyHeaders, problems, type RouteDeps, sendStored, tenantRouteProblems } from './shared.ts';
 
 const tags = ['organizations'];
@@ -24,17 +24,22 @@ export function organizationRoutes(app: App, { pool }: RouteDeps) {
       config: { auth: 'actor' },
       schema: {
         tags,
-        summary: 'Create an organization (a new tenant)',
+        summary: 'Create an organization (a new tenant); you become its owner',
         headers: IdempotencyHeaders,
         body: CreateOrganization,
         response: { 201: Organization, ...problems(...tenantRouteProblems, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
-      const principal = request.principal;
-      if (!principal) throw new AtriumError('unauthenticated', 'sign in first');
-      const creator = { pool, actor: principal.actor, requestId: request.id };
-      const stored = await organizations.createOrganization(creator, request.body, request.headers['idempotency-key']);
+      const { userId } = currentUser(request);
+      const creator = { pool, actor: request.principal?.actor ?? { type: 'user', id: null }, requestId: request.id };
+      const key = request.headers['idempotency-key'];
+      const stored = await organizations.createOrganization(
+        creator,
+        request.body,
+        key,
+        members.ownerMembership(userId),
+      );
       return sendStored(reply, stored);
     },
   );

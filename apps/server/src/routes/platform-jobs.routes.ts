@@ -1,11 +1,11 @@
 import {
+  DailyUsageReport,
   FlowRun,
   fromPublicId,
   IdParams,
   NoInput,
   OrganizationExport,
   ScheduleDeletion,
-  UsageReport,
 } from '@atrium/contracts';
 import { platformJobs } from '@atrium/core';
 import Type from 'typebox';
@@ -25,10 +25,10 @@ export function platformJobRoutes(app: App, { pool }: RouteDeps) {
       schema: {
         tags,
         summary: 'Daily usage reports of this organization, newest first',
-        response: { 200: Type.Object({ data: Type.Array(UsageReport) }), ...problems(...tenantRouteProblems) },
+        response: { 200: Type.Object({ data: Type.Array(DailyUsageReport) }), ...problems(...tenantRouteProblems) },
       },
     },
-    async (request) => ({ data: await platformJobs.listUsageReports(tenantContext(request, pool)) }),
+    async (request) => ({ data: await platformJobs.listDailyUsageReports(tenantContext(request, pool)) }),
   );
 
   app.get(

@@ -22,13 +22,24 @@ const columns =
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
+const secretKeys = /^(token|secret|password|api_key|access_token|refresh_token)$/i;
+
+/** Inputs and outputs are shown to every member: fields named like secrets (an invitation token) are masked. */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [key, secretKeys.test(key) ? '[redacted]' : redact(inner)]),
+  );
+}
+
 export function toFlowRun(row: RunRow): FlowRun {
   return {
     id: toPublicId('flowRun', row.id),
     flow_id: row.flow_id,
     status: row.status,
-    input: row.input,
-    output: row.output,
+    input: redact(row.input),
+    output: redact(row.output),
     error: row.error,
     priority: row.priority,
     attempts: row.attempts,
@@ -92,7 +103,11 @@ export async function runDetail(tx: Tx, tenantId: string, run: RunRow): Promise<
   );
   return {
     ...toFlowRun(run),
-    steps: steps.rows.map((step) => ({ ...step, completed_at: step.completed_at.toISOString() })),
+    steps: steps.rows.map((step) => ({
+      ...step,
+      result: redact(step.result),
+      completed_at: step.completed_at.toISOString(),
+    })),
     attempts_detail: attempts.rows.map((attempt) => ({
       ...attempt,
       id: toPublicId('flowAttempt', attempt.id),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { newUuid, type Organization } from '@atrium/contracts';
-import { type Pool, withTenant } from '@atrium/db';
+import { type Pool, type Tx, withTenant } from '@atrium/db';
 import { recordAudit } from '../shared/audit.ts';
 import type { Actor, TenantContext } from '../shared/context.ts';
 import { AtriumError, fromConstraintViolation, notFound } from '../shared/errors.ts';
@@ -29,19 +29,22 @@ export interface CreatorContext {
  * With an Idempotency-Key the new id is derived from the creator and the key, so a retry lands on the same
  * tenant, where the key's record says what the first attempt answered.
  */
-export async function createOrganization(
+export async function createOrganization<Extra = undefined>(
   ctx: CreatorContext,
   input: CreateOrganizationInput,
   idempotencyKey?: string,
-): Promise<Stored<Organization>> {
+  /** More work in the same transaction once the organization exists (its owner's membership, a session). */
+  within?: (tx: Tx, tenantId: string) => Promise<Extra>,
+): Promise<Stored<Organization> & { extra: Extra | undefined }> {
   const id = idempotencyKey ? derivedTenantId(ctx.actor, idempotencyKey) : newUuid();
   const slug = input.slug ?? slugFrom(input.name, id);
   const tenant: TenantContext = { ...ctx, tenantId: id };
   const request = idempotencyKey
     ? { key: idempotencyKey, operation: 'organizations.create', payload: input }
     : undefined;
+  let extra: Extra | undefined;
   try {
-    return await withTenant(ctx.pool, id, (tx) =>
+    const stored = await withTenant(ctx.pool, id, (tx) =>
       idempotent(tx, id, request, async () => {
         const row = await repository.insertOrganization(tx, { id, slug, name: input.name });
         if (!row) throw new Error('insert returned no row');
@@ -52,9 +55,11 @@ export async function createOrganization(
           resourceId: organization.id,
           data: { slug, name: input.name },
         });
+        extra = await within?.(tx, id);
         return { status: 201, body: organization };
       }),
     );
+    return { ...stored, extra };
   } catch (err) {
     throw fromConstraintViolation(err, constraintErrors);
   }

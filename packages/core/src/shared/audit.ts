@@ -30,3 +30,36 @@ export async function recordAudit(tx: Tx, ctx: TenantContext, event: AuditEvent)
     ],
   );
 }
+
+export interface QueuedAudit {
+  actor: TenantContext['actor'];
+  requestId: string | null;
+  event: AuditEvent;
+  occurredAtMs: number;
+}
+
+/** Many audit events of one tenant in one insert: what the batched writer calls for hot-path events (ADR 0103). */
+export async function insertAuditEvents(tx: Tx, tenantId: string, events: QueuedAudit[]): Promise<void> {
+  if (events.length === 0) return;
+  const values: unknown[] = [tenantId];
+  const tuples = events.map(({ actor, requestId, event, occurredAtMs }, i) => {
+    values.push(
+      newUuid(),
+      new Date(occurredAtMs).toISOString(),
+      actor.type,
+      actor.id,
+      event.action,
+      event.resourceType,
+      event.resourceId,
+      requestId,
+      event.data ?? {},
+    );
+    const b = i * 9 + 1;
+    return `($1, ${Array.from({ length: 9 }, (_, k) => `$${b + k + 1}`).join(', ')})`;
+  });
+  await tx.query(
+    `insert into audit_logs (tenant_id, id, occurred_at, actor_type, actor_id, action, resource_type, resource_id,
+       request_id, data) values ${tuples.join(', ')}`,
+    values,
+  );
+}

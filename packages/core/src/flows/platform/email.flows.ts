@@ -8,8 +8,9 @@ export interface WelcomeInput {
 
 export interface InvitationInput {
   email: string;
-  organization_name: string;
-  invited_by?: string;
+  role?: string;
+  /** The invitation secret (only its hash is stored with the invitation); redacted in the runs API. */
+  token: string;
   accept_url: string;
 }
 
@@ -30,10 +31,20 @@ export function emailFlows(mailer: Mailer) {
       id: 'email.invitation',
       version: 1,
       retry: { maxAttempts: 8, initialDelayMs: 5000 },
-      run: (ctx) => {
-        const who = ctx.input.invited_by ? `${ctx.input.invited_by} invited you` : 'You are invited';
-        const text = `${who} to join ${ctx.input.organization_name} on Atrium.\n\nAccept: ${ctx.input.accept_url}\n`;
-        const subject = `Join ${ctx.input.organization_name} on Atrium`;
+      run: async (ctx) => {
+        const organization = await ctx.step('organization', () =>
+          ctx.withTenant(async (tx) => {
+            const { rows } = await tx.query<{ name: string }>('select name from organizations where id = $1', [
+              ctx.tenantId,
+            ]);
+            return rows[0]?.name ?? 'an organization';
+          }),
+        );
+        const role = ctx.input.role ? ` as ${ctx.input.role}` : '';
+        const text =
+          `You are invited to join ${organization}${role} on Atrium.\n\n` +
+          `Accept at ${ctx.input.accept_url} with this invitation code:\n\n${ctx.input.token}\n`;
+        const subject = `Join ${organization} on Atrium`;
         return deliver(ctx, mailer, { to: ctx.input.email, subject, text });
       },
     }),

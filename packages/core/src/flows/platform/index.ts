@@ -8,6 +8,7 @@ import { usageReportFlow } from './usage-report.flow.ts';
 
 export { type AuditWebhook, auditOutboxPending, signAuditBody } from './audit-relay.flow.ts';
 export type { InvitationInput, WelcomeInput } from './email.flows.ts';
+export { flowEmailEnqueuer } from './email-enqueuer.ts';
 export type { LicensingSweep } from './licensing-sweep.flow.ts';
 export { type EmailMessage, type Mailer, outboxMailer, smtpMailer } from './mailer.ts';
 export { exportTenant } from './organization.flows.ts';

@@ -1,4 +1,4 @@
-import { type FlowRun, newUuid, type OrganizationExport, toPublicId, type UsageReport } from '@atrium/contracts';
+import { type DailyUsageReport, type FlowRun, newUuid, type OrganizationExport, toPublicId } from '@atrium/contracts';
 import { withTenant } from '@atrium/db';
 import { recordAudit } from '../../shared/audit.ts';
 import type { TenantContext } from '../../shared/context.ts';
@@ -16,7 +16,7 @@ interface ReportRow {
 
 const dayOf = (day: Date | string) => (typeof day === 'string' ? day : day.toISOString().slice(0, 10));
 
-export async function listUsageReports(ctx: TenantContext): Promise<UsageReport[]> {
+export async function listDailyUsageReports(ctx: TenantContext): Promise<DailyUsageReport[]> {
   const { rows } = await withTenant(ctx.pool, ctx.tenantId, (tx) =>
     tx.query<ReportRow>(
       `select id, to_char(day, 'YYYY-MM-DD') as day, rows, created_at from usage_reports

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Licensing throughput and latency next to a Fastify hello-world, same machine, same run (DESIGN.md §6).
+# Everything goes to 127.0.0.1; every wrk run is bounded by -d (DURATION, Default: 10s).
+# Needs: wrk (apt-get install -y wrk), PostgreSQL on 127.0.0.1:5432 (BENCH_DATABASE_URL), Redis on 6379.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/toolchain.sh >/dev/null 2>&1
+if ! command -v wrk >/dev/null; then
+  echo "bench: wrk is missing; installing it with apt-get (Debian package wrk)"
+  apt-get install -y wrk >/dev/null 2>&1 || { echo "bench: SKIPPED, wrk could not be installed"; exit 0; }
+fi
+DURATION=${DURATION:-10s}
+ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=atrium_bench_$(date +%s)
+DB_URL="${ADMIN_URL%/*}/$DB"
+OUT=bench/results/licensing-$(date +%Y%m%dT%H%M%S).txt
+mkdir -p bench/results
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  psql "$ADMIN_URL" -qc "drop database if exists $DB with (force)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+log() { echo "$*" | tee -a "$OUT"; }
+
+psql "$ADMIN_URL" -qc "create database $DB"
+DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
+
+rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
+measure() { # name, wrk args...
+  local name=$1; shift
+  local result
+  result=$(wrk -t1 -c50 -d"$DURATION" --latency "$@")
+  local rps p50 p99
+  rps=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$result" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$result" | awk '$1=="99%" {print $2}')
+  local non2xx
+  non2xx=$(echo "$result" | awk '/Non-2xx/ {print $4}')
+  log "$(printf '%-28s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  rss %s' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" "$(rss "$SERVER_PID")")"
+}
+wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; cat "$WORK"/*.log 2>/dev/null | tail -5; exit 1; }
+
+log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION"
+
+PORT=18600 node bench/licensing/hello.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
+wait_up http://127.0.0.1:18600/
+measure "hello-world GET" http://127.0.0.1:18600/
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+
+for store in postgres redis; do
+  env=(DATABASE_URL="$DB_URL" PORT=18601 LOG_LEVEL=warn ATRIUM_DATA_DIR="$WORK" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
+       ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE=100000000 ATRIUM_RATE_LIMIT_IP_PER_MINUTE=10000000 ATRIUM_REDIS_KEY_PREFIX="bench:$DB:")
+  [ "$store" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)
+  env "${env[@]}" node apps/server/src/cli.ts serve >"$WORK/$store.log" 2>&1 & SERVER_PID=$!; PIDS+=("$SERVER_PID")
+  wait_up http://127.0.0.1:18601/health
+  token=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"bench-$store-$DB@example.com\",\"password\":\"correct horse battery staple\",\"organization\":{\"name\":\"Bench\"}}" http://127.0.0.1:18601/api/v1/auth/register | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  key=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' http://127.0.0.1:18601/api/v1/licenses | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')
+  # 2,000 sessions for heartbeat and release.
+  for i in $(seq 1 2000); do
+    curl -s -H 'content-type: application/json' -H "authorization: License $key" -d "{\"license_key\":\"$key\",\"fingerprint\":\"seed-$i\"}" http://127.0.0.1:18601/api/v1/licenses/acquire
+    echo
+  done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.parse(l).session_id)' >"$WORK/sessions"
+  export LICENSE_KEY=$key SESSIONS_FILE=$WORK/sessions
+  measure "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
+  measure "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
+  METHOD=DELETE PATH_INFO=/api/v1/licenses/release measure "$store release (2k real, then idempotent)" -s bench/licensing/session.lua http://127.0.0.1:18601
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+done
+log "results: $OUT"

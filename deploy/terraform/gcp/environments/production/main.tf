@@ -1,0 +1,135 @@
+locals {
+  name = "atrium-${var.environment}"
+}
+
+module "network" {
+  source          = "../../modules/network"
+  project_id      = var.project_id
+  name            = local.name
+  region          = var.region
+  gke_subnet_cidr = var.cidrs.gke_subnet
+  pods_cidr       = var.cidrs.pods
+  services_cidr   = var.cidrs.services
+  data_cidr       = var.cidrs.data
+}
+
+module "gke" {
+  source               = "../../modules/gke"
+  project_id           = var.project_id
+  name                 = local.name
+  location             = var.gke_location
+  network_id           = module.network.network_id
+  subnet_name          = module.network.gke_subnet_name
+  pods_range_name      = module.network.pods_range_name
+  services_range_name  = module.network.services_range_name
+  binary_authorization = var.binary_authorization
+  node_pools = merge(
+    {
+      general = merge(var.general_pool, { labels = {}, taints = [] })
+    },
+    var.stateful_pool == null ? {} : {
+      stateful = merge(var.stateful_pool, {
+        spot   = false
+        labels = {}
+        taints = [{ key = "workload", value = "stateful", effect = "NO_SCHEDULE" }]
+      })
+    }
+  )
+}
+
+module "iam" {
+  source      = "../../modules/iam"
+  project_id  = var.project_id
+  environment = var.environment
+  workloads = {
+    atrium-api     = { kubernetes_service_account = "atrium-api", project_roles = ["roles/cloudsql.client"] }
+    atrium-worker  = { kubernetes_service_account = "atrium-worker", project_roles = ["roles/cloudsql.client"] }
+    atrium-migrate = { kubernetes_service_account = "atrium-migrate", project_roles = ["roles/cloudsql.client"] }
+    # Document 000 grants NATS roles/storage.admin on the project; it gets object admin on its backup bucket only.
+    atrium-nats = { kubernetes_service_account = "atrium-nats", project_roles = [] }
+  }
+}
+
+module "postgres" {
+  source                 = "../../modules/cloudsql-postgres"
+  project_id             = var.project_id
+  name                   = "${local.name}-pg"
+  region                 = var.region
+  network_id             = module.network.network_id
+  tier                   = var.sql.tier
+  availability_type      = var.sql.availability_type
+  disk_size_gb           = var.sql.disk_size_gb
+  point_in_time_recovery = var.sql.point_in_time_recovery
+  backup_retention_count = var.sql.backup_retention_count
+  depends_on             = [module.network]
+}
+
+module "redis" {
+  source         = "../../modules/memorystore-redis"
+  project_id     = var.project_id
+  name           = "${local.name}-redis"
+  region         = var.region
+  network_id     = module.network.network_id
+  tier           = var.redis.tier
+  memory_size_gb = var.redis.memory_size_gb
+  read_replicas  = var.redis.read_replicas
+  rdb_snapshots  = var.redis.rdb_snapshots
+  depends_on     = [module.network]
+}
+
+module "kms_signing" {
+  source         = "../../modules/kms-signing"
+  project_id     = var.project_id
+  location       = var.region
+  key_ring_name  = "${local.name}-licensing"
+  signer_members = [module.iam.members["atrium-api"], module.iam.members["atrium-worker"]]
+}
+
+module "secrets" {
+  source     = "../../modules/secrets"
+  project_id = var.project_id
+  secrets = {
+    atrium-database-app-url   = "PostgreSQL URL for the runtime role atrium_app (DATABASE_APP_URL)"
+    atrium-database-owner-url = "PostgreSQL URL for the owner role, used by atrium migrate (DATABASE_URL)"
+    atrium-redis-url          = "rediss:// URL with the AUTH string (REDIS_URL)"
+    atrium-smtp-url           = "SMTP submission URL (SMTP_URL)"
+  }
+  values = {
+    atrium-redis-url = "rediss://:${module.redis.auth_string}@${module.redis.host}:${module.redis.port}"
+  }
+  accessor_members = [module.iam.members["atrium-api"], module.iam.members["atrium-migrate"]]
+}
+
+module "cloud_armor" {
+  source     = "../../modules/cloud-armor"
+  project_id = var.project_id
+}
+
+# JetStream backups (document 000: "Workload Identity for GCS backups").
+resource "google_storage_bucket" "nats_backups" {
+  name                        = "${var.project_id}-atrium-nats-backups"
+  location                    = "US"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  versioning {
+    enabled = true
+  }
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_iam_member" "nats_backups" {
+  bucket = google_storage_bucket.nats_backups.name
+  role   = "roles/storage.objectAdmin"
+  member = module.iam.members["atrium-nats"]
+}
+
+resource "google_compute_global_address" "ingress" {
+  name = "atrium-ingress"
+}

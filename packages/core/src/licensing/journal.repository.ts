@@ -1,0 +1,54 @@
+import { newUuid } from '@atrium/contracts';
+import type { Tx } from '@atrium/db';
+
+export type JournalEvent = 'acquired' | 'released' | 'expired' | 'denied';
+
+export interface JournalEntry {
+  licenseId: string;
+  sessionId: string | null;
+  fingerprint: string | null;
+  event: JournalEvent;
+  occurredAtMs: number;
+}
+
+/** One multi-row insert for any number of entries of one tenant. */
+export async function insertJournalEntries(tx: Tx, tenantId: string, entries: JournalEntry[]) {
+  if (entries.length === 0) return;
+  const values: unknown[] = [];
+  const tuples = entries.map((entry, i) => {
+    values.push(
+      newUuid(),
+      entry.licenseId,
+      entry.sessionId,
+      entry.fingerprint,
+      entry.event,
+      new Date(entry.occurredAtMs).toISOString(),
+    );
+    const b = i * 6;
+    return `($1, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`;
+  });
+  await tx.query(
+    `insert into license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
+     values ${tuples.join(', ')}`,
+    [tenantId, ...values],
+  );
+}
+
+/**
+ * Leases the journal says were acquired and never released nor expired: what Redis held before it lost its
+ * data (ADR 0100). Heartbeats are not journaled, so the caller gives each a fresh lifetime.
+ */
+export async function findOpenSessions(tx: Tx, tenantId: string, licenseId: string) {
+  const { rows } = await tx.query<{ session_id: string; fingerprint: string; acquired_at: Date }>(
+    `select a.session_id, a.fingerprint, a.occurred_at as acquired_at
+     from license_journal a
+     where a.tenant_id = $1 and a.license_id = $2 and a.event = 'acquired'
+       and not exists (
+         select 1 from license_journal e
+         where e.tenant_id = a.tenant_id and e.license_id = a.license_id and e.session_id = a.session_id
+           and e.event in ('released', 'expired'))
+     order by a.occurred_at`,
+    [tenantId, licenseId],
+  );
+  return rows;
+}

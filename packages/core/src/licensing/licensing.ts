@@ -1,0 +1,122 @@
+import type { Pool } from '@atrium/db';
+import { withTenant } from '@atrium/db';
+import type { Redis } from 'ioredis';
+import { insertAuditEvents, type QueuedAudit } from '../shared/audit.ts';
+import { BatchWriter } from '../shared/batch-writer.ts';
+import { findOpenSessions, insertJournalEntries, type JournalEntry } from './journal.repository.ts';
+import { LeaseService, type LicensingObserver } from './leases.service.ts';
+import { LicenseCache } from './license-cache.ts';
+import { LicenseAdmin } from './licenses.service.ts';
+import type { RootSigner } from './root-signer.ts';
+import { PostgresSeatStore } from './seat-store.postgres.ts';
+import { type OpenLeases, RedisSeatStore } from './seat-store.redis.ts';
+import type { SeatStore } from './seat-store.ts';
+import { type SigningAlgorithm, SigningKeyRing } from './signing-keys.ts';
+import { TokenIssuer } from './tokens.ts';
+
+export interface LicensingOptions {
+  pool: Pool;
+  /** Scaled mode: seats in Redis. Without it seats live in PostgreSQL. */
+  redis?: Redis | null;
+  redisKeyPrefix?: string;
+  root: RootSigner;
+  signingAlgorithm?: SigningAlgorithm;
+  rotationSeconds?: number;
+  maxTokenTtlSeconds: number;
+  /** `iss` of tokens and certificates: the server's public URL. */
+  issuer: string;
+  cacheTtlMs?: number;
+  journalFlushIntervalMs?: number;
+  reapIntervalMs?: number;
+  observer?: LicensingObserver;
+  onBackgroundError?(err: unknown, what: string): void;
+}
+
+export interface Licensing {
+  admin: LicenseAdmin;
+  leases: LeaseService;
+  ring: SigningKeyRing;
+  store: SeatStore;
+  cache: LicenseCache;
+  journal: BatchWriter<JournalEntry>;
+  audit: BatchWriter<QueuedAudit>;
+  /** Stops timers and writes what the batch writers still hold. Does not close the pool or Redis. */
+  close(): Promise<void>;
+}
+
+/** Builds the licensing domain from its parts: the composition root calls this once per process. */
+export async function createLicensing(options: LicensingOptions): Promise<Licensing> {
+  const { pool } = options;
+  const cache = new LicenseCache(pool, { ttlMs: options.cacheTtlMs ?? 5000 });
+  const onError = options.onBackgroundError ?? (() => {});
+  const journal = new BatchWriter<JournalEntry>({
+    pool,
+    write: insertJournalEntries,
+    flushIntervalMs: options.journalFlushIntervalMs ?? 200,
+    onError: (err) => onError(err, 'lease journal write'),
+  });
+  const audit = new BatchWriter<QueuedAudit>({
+    pool,
+    write: insertAuditEvents,
+    flushIntervalMs: options.journalFlushIntervalMs ?? 200,
+    onError: (err) => onError(err, 'audit write'),
+  });
+  const store: SeatStore = options.redis
+    ? new RedisSeatStore(options.redis, {
+        keyPrefix: options.redisKeyPrefix ?? '',
+        loadOpenLeases: async (license): Promise<OpenLeases> => {
+          // What is still in the batch writer belongs in the journal before it is read back.
+          await journal.flush();
+          const cached = await cache.byId(license.tenantId, license.licenseId);
+          const rows = await withTenant(pool, license.tenantId, (tx) =>
+            findOpenSessions(tx, license.tenantId, license.licenseId),
+          );
+          return {
+            lifetimeMs: cached?.lifetimeMs ?? 360_000,
+            leases: rows.map((row) => ({
+              sessionId: row.session_id,
+              fingerprint: row.fingerprint,
+              acquiredAtMs: row.acquired_at.getTime(),
+            })),
+          };
+        },
+      })
+    : new PostgresSeatStore(pool);
+  const ring = new SigningKeyRing({
+    pool,
+    root: options.root,
+    algorithm: options.signingAlgorithm ?? 'EdDSA',
+    rotationSeconds: options.rotationSeconds ?? 86_400,
+    maxTokenTtlSeconds: options.maxTokenTtlSeconds,
+    issuer: options.issuer,
+    onError: (err) => onError(err, 'signing key refresh'),
+  });
+  await ring.start();
+  const leases = new LeaseService({
+    pool,
+    store,
+    cache,
+    tokens: new TokenIssuer(ring),
+    journal,
+    audit,
+    issuer: options.issuer,
+    reapIntervalMs: options.reapIntervalMs ?? 5000,
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
+  leases.startReaper();
+  return {
+    admin: new LicenseAdmin({ cache, store }),
+    leases,
+    ring,
+    store,
+    cache,
+    journal,
+    audit,
+    async close() {
+      leases.stopReaper();
+      ring.stop();
+      await journal.flush();
+      await audit.flush();
+    },
+  };
+}

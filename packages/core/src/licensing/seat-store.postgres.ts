@@ -1,0 +1,166 @@
+import { type Pool, type Tx, withTenant } from '@atrium/db';
+import { insertJournalEntries, type JournalEntry } from './journal.repository.ts';
+import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
+
+interface LeaseRow {
+  session_id: string;
+  fingerprint: string;
+  acquired_at: Date;
+  expires_at: Date;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface AcquireRow {
+  kind: 'acquired' | 'existing' | 'exhausted';
+  session_id: string | null;
+  fingerprint: string | null;
+  acquired_at: Date | null;
+  expires_at: Date | null;
+  used: number;
+  expired: Array<{ session_id: string; fingerprint: string; acquired_at: string; expires_at: string }>;
+}
+
+const leaseColumns = 'session_id, fingerprint, acquired_at, expires_at';
+
+function toLease(row: LeaseRow): Lease {
+  return {
+    sessionId: row.session_id,
+    fingerprint: row.fingerprint,
+    acquiredAtMs: row.acquired_at.getTime(),
+    expiresAtMs: row.expires_at.getTime(),
+  };
+}
+
+function journal(licenseId: string, event: JournalEntry['event'], lease: Lease, atMs: number): JournalEntry {
+  return { licenseId, sessionId: lease.sessionId, fingerprint: lease.fingerprint, event, occurredAtMs: atMs };
+}
+
+/**
+ * Seats in PostgreSQL: each acquire is one transaction that takes the license row's lock, so acquires of one
+ * license run one at a time on every API process, while other licenses proceed in parallel. The lock is taken
+ * inside one server-side function, so it is held for the function's run, not for client round trips. Expiry, acquire and
+ * release are journaled in the same transaction. Time is the database's clock_timestamp(), so several API
+ * processes agree on it.
+ */
+export class PostgresSeatStore implements SeatStore {
+  readonly name = 'postgres';
+  readonly journalsItself = true;
+  private readonly pool: Pool;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
+
+  /**
+   * One round trip for the whole transaction: BEGIN, the tenant, license_seat_acquire (migration: locks the
+   * license row, sweeps, counts, inserts, journals) and COMMIT go as one simple-protocol message. The row lock
+   * is then held for the server-side run only, never while a busy event loop gets around to sending COMMIT —
+   * that is what bounds acquires per second for one license across all API processes. Simple protocol takes no
+   * bind parameters, so every value is checked (ids are UUIDs, numbers integers) or escaped as a literal.
+   */
+  async acquire(request: SeatRequest): Promise<AcquireOutcome> {
+    const { tenantId, licenseId, sessionId } = request;
+    for (const id of [tenantId, licenseId, sessionId]) if (!uuidPattern.test(id)) throw new Error(`not a UUID: ${id}`);
+    if (!Number.isInteger(request.maxSeats) || !Number.isInteger(request.lifetimeMs)) {
+      throw new Error('maxSeats and lifetimeMs must be integers');
+    }
+    const client = await this.pool.connect();
+    let rows: AcquireRow[];
+    let broken: Error | undefined;
+    try {
+      const fingerprint = client.escapeLiteral(request.fingerprint);
+      const results = (await client.query(
+        `begin; select set_config('app.tenant_id', '${tenantId}', true);
+         select * from license_seat_acquire('${tenantId}', '${licenseId}', '${sessionId}', ${fingerprint},
+           ${request.maxSeats}, ${request.lifetimeMs});
+         commit`,
+      )) as unknown as Array<{ rows: AcquireRow[] }>;
+      rows = results[2]?.rows ?? [];
+    } catch (err) {
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+    const row = rows[0] as AcquireRow;
+    const expired = row.expired.map((lease) => ({
+      sessionId: lease.session_id,
+      fingerprint: lease.fingerprint,
+      acquiredAtMs: Date.parse(lease.acquired_at),
+      expiresAtMs: Date.parse(lease.expires_at),
+    }));
+    if (row.kind === 'exhausted') return { kind: 'exhausted', used: row.used, expired };
+    const lease = toLease(row as LeaseRow);
+    return { kind: row.kind, lease, used: row.used, expired };
+  }
+
+  async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
+    const { rows } = await withTenant(
+      this.pool,
+      license.tenantId,
+      (tx) =>
+        tx.query<LeaseRow>(
+          `update license_leases set expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+         where tenant_id = $1 and license_id = $2 and session_id = $3 and expires_at > clock_timestamp()
+         returning ${leaseColumns}`,
+          [license.tenantId, license.licenseId, sessionId, lifetimeMs],
+        ),
+      // A heartbeat lost in a database crash only leaves the earlier expiry in place: no need to wait for fsync.
+      { asyncCommit: true },
+    );
+    return rows[0] ? toLease(rows[0]) : null;
+  }
+
+  release(license: LicenseRef, sessionId: string): Promise<Lease | null> {
+    return withTenant(this.pool, license.tenantId, async (tx) => {
+      const { rows } = await tx.query<LeaseRow & { now: Date }>(
+        `delete from license_leases where tenant_id = $1 and license_id = $2 and session_id = $3
+         returning ${leaseColumns}, clock_timestamp() as now`,
+        [license.tenantId, license.licenseId, sessionId],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const lease = toLease(row);
+      // A lease released after its expiry (but before anyone swept it) ended when it expired.
+      const event = lease.expiresAtMs <= row.now.getTime() ? 'expired' : 'released';
+      const at = Math.min(row.now.getTime(), lease.expiresAtMs);
+      await insertJournalEntries(tx, license.tenantId, [journal(license.licenseId, event, lease, at)]);
+      return lease;
+    });
+  }
+
+  sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
+    return withTenant(this.pool, license.tenantId, async (tx) => {
+      const expired = await dropExpired(tx, license.tenantId, license.licenseId);
+      await insertJournalEntries(
+        tx,
+        license.tenantId,
+        expired.map((lease) => journal(license.licenseId, 'expired', lease, lease.expiresAtMs)),
+      );
+      const { rows } = await tx.query<LeaseRow>(
+        `select ${leaseColumns} from license_leases where tenant_id = $1 and license_id = $2 order by acquired_at`,
+        [license.tenantId, license.licenseId],
+      );
+      return { live: rows.map(toLease), expired };
+    });
+  }
+
+  async forget(license: LicenseRef): Promise<void> {
+    // The leases go with the license row (foreign key, on delete cascade).
+    void license;
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function dropExpired(tx: Tx, tenantId: string, licenseId: string): Promise<Lease[]> {
+  const { rows } = await tx.query<LeaseRow>(
+    `delete from license_leases where tenant_id = $1 and license_id = $2 and expires_at <= clock_timestamp()
+     returning ${leaseColumns}`,
+    [tenantId, licenseId],
+  );
+  return rows.map(toLease);
+}

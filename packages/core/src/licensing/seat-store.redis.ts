@@ -1,0 +1,138 @@
+import type { Redis } from 'ioredis';
+import { acquireScript, heartbeatScript, releaseScript, restoreScript, sweepScript } from './seat-store.redis.lua.ts';
+import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
+
+/** What the journal says a license's lease set held, for rebuilding it after Redis lost its data. */
+export interface OpenLeases {
+  leases: Array<{ sessionId: string; fingerprint: string; acquiredAtMs: number }>;
+  lifetimeMs: number;
+}
+
+export interface RedisSeatStoreOptions {
+  /** Prepended to every key, e.g. `atrium:` (Default: none). Tests use one per file. */
+  keyPrefix?: string;
+  /** Reads the journal (ADR 0100). Called when a license's set is missing: new, or lost by Redis. */
+  loadOpenLeases(license: LicenseRef): Promise<OpenLeases>;
+}
+
+type ScriptReply = [string, ...unknown[]];
+
+interface SeatCommands {
+  atriumSeatAcquire(...args: Array<string | number>): Promise<ScriptReply>;
+  atriumSeatHeartbeat(...args: Array<string | number>): Promise<ScriptReply>;
+  atriumSeatRelease(...args: Array<string | number>): Promise<ScriptReply>;
+  atriumSeatSweep(...args: Array<string | number>): Promise<ScriptReply>;
+  atriumSeatRestore(...args: Array<string | number>): Promise<string>;
+}
+
+function parseInfo(sessionId: string, info: string, expires: string): Lease {
+  const cut = info.indexOf('\n');
+  return {
+    sessionId,
+    fingerprint: info.slice(0, cut),
+    acquiredAtMs: Number(info.slice(cut + 1)),
+    expiresAtMs: Number(expires),
+  };
+}
+
+function triples(values: unknown): Lease[] {
+  const list = values as string[];
+  const leases: Lease[] = [];
+  for (let i = 0; i + 2 < list.length; i += 3) {
+    leases.push(parseInfo(list[i] as string, list[i + 1] as string, list[i + 2] as string));
+  }
+  return leases;
+}
+
+/**
+ * Seats in Redis: Lua scripts on one sorted set per license (DESIGN.md §1). A script is atomic, so acquires from
+ * any number of API processes never over-allocate. A license whose set is missing (never used, or Redis lost its
+ * data) is rebuilt from the PostgreSQL lease journal before the operation is retried.
+ */
+export class RedisSeatStore implements SeatStore {
+  readonly name = 'redis';
+  readonly journalsItself = false;
+  private readonly redis: Redis & SeatCommands;
+  private readonly prefix: string;
+  private readonly loadOpenLeases: RedisSeatStoreOptions['loadOpenLeases'];
+
+  constructor(redis: Redis, options: RedisSeatStoreOptions) {
+    const commands = {
+      atriumSeatAcquire: acquireScript,
+      atriumSeatHeartbeat: heartbeatScript,
+      atriumSeatRelease: releaseScript,
+      atriumSeatSweep: sweepScript,
+      atriumSeatRestore: restoreScript,
+    };
+    for (const [name, lua] of Object.entries(commands)) redis.defineCommand(name, { numberOfKeys: 4, lua });
+    this.redis = redis as Redis & SeatCommands;
+    this.prefix = options.keyPrefix ?? '';
+    this.loadOpenLeases = options.loadOpenLeases;
+  }
+
+  keys(licenseId: string): [string, string, string, string] {
+    const tag = `${this.prefix}{lic:${licenseId}}`;
+    return [`${tag}:leases`, `${tag}:sessions`, `${tag}:fingerprints`, `${tag}:ready`];
+  }
+
+  async acquire(request: SeatRequest): Promise<AcquireOutcome> {
+    const reply = await this.run(request, (keys) =>
+      this.redis.atriumSeatAcquire(
+        ...keys,
+        request.sessionId,
+        request.fingerprint,
+        request.maxSeats,
+        request.lifetimeMs,
+      ),
+    );
+    const [kind, session, info, expires, used, expired] = reply as [string, string, string, string, number, unknown];
+    const dropped = triples(expired);
+    if (kind === 'exhausted') return { kind, used: Number(used), expired: dropped };
+    const lease = parseInfo(session, info, expires);
+    if (kind === 'acquired' || kind === 'existing') return { kind, lease, used: Number(used), expired: dropped };
+    throw new Error(`seat script answered ${kind}`);
+  }
+
+  async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
+    const reply = await this.run(license, (keys) => this.redis.atriumSeatHeartbeat(...keys, sessionId, lifetimeMs));
+    if (reply[0] !== 'ok') return null;
+    return parseInfo(sessionId, reply[1] as string, reply[2] as string);
+  }
+
+  async release(license: LicenseRef, sessionId: string): Promise<Lease | null> {
+    const reply = await this.run(license, (keys) => this.redis.atriumSeatRelease(...keys, sessionId));
+    if (reply[0] !== 'ok') return null;
+    return parseInfo(sessionId, reply[1] as string, reply[2] as string);
+  }
+
+  async sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
+    const reply = await this.run(license, (keys) => this.redis.atriumSeatSweep(...keys));
+    return { expired: triples(reply[1]), live: triples(reply[2]) };
+  }
+
+  async forget(license: LicenseRef): Promise<void> {
+    await this.redis.del(...this.keys(license.licenseId));
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+
+  /** Runs a script; when the license's set is not there, rebuilds it from the journal once and runs it again. */
+  private async run(license: LicenseRef, script: (keys: string[]) => Promise<ScriptReply>): Promise<ScriptReply> {
+    const keys = this.keys(license.licenseId);
+    const reply = await script(keys);
+    if (reply[0] !== 'missing') return reply;
+    await this.restore(license);
+    const again = await script(keys);
+    if (again[0] === 'missing') throw new Error(`lease set of license ${license.licenseId} is missing after restore`);
+    return again;
+  }
+
+  async restore(license: LicenseRef): Promise<number> {
+    const open = await this.loadOpenLeases(license);
+    const args = open.leases.flatMap((lease) => [lease.sessionId, lease.fingerprint, lease.acquiredAtMs]);
+    await this.redis.atriumSeatRestore(...this.keys(license.licenseId), open.lifetimeMs, ...args);
+    return open.leases.length;
+  }
+}

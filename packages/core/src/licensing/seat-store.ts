@@ -1,0 +1,51 @@
+/**
+ * Where live leases are kept. One lease set per license (session → expiry); every acquire first drops the
+ * expired leases and adds the new one only while the live count is below max_seats, in one atomic step
+ * (DESIGN.md §1). Two implementations run the same test suite: PostgreSQL (embedded default) and Redis (scaled).
+ */
+export interface Lease {
+  sessionId: string;
+  fingerprint: string;
+  acquiredAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface SeatRequest {
+  tenantId: string;
+  licenseId: string;
+  sessionId: string;
+  fingerprint: string;
+  maxSeats: number;
+  /** TTL + grace: how long the lease lives without a heartbeat. */
+  lifetimeMs: number;
+}
+
+export type AcquireOutcome =
+  | { kind: 'acquired'; lease: Lease; used: number; expired: Lease[] }
+  /** The fingerprint already held a live lease: that lease is returned (and extended), no second seat. */
+  | { kind: 'existing'; lease: Lease; used: number; expired: Lease[] }
+  | { kind: 'exhausted'; used: number; expired: Lease[] };
+
+export interface LicenseRef {
+  tenantId: string;
+  licenseId: string;
+}
+
+export interface SeatStore {
+  readonly name: 'postgres' | 'redis';
+  /**
+   * True when the store writes acquired/released/expired into the lease journal itself, in the same transaction
+   * (PostgreSQL). Otherwise the caller hands those events to the batched journal writer (Redis, ADR 0103).
+   */
+  readonly journalsItself: boolean;
+  acquire(request: SeatRequest): Promise<AcquireOutcome>;
+  /** Extends a live lease; null when it expired or was released (a heartbeat never resurrects a lease). */
+  heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null>;
+  /** Drops a lease; null when there was none (release is idempotent). */
+  release(license: LicenseRef, sessionId: string): Promise<Lease | null>;
+  /** Drops expired leases and returns the live ones: what status shows and the reaper calls. */
+  sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }>;
+  /** Forgets every lease of a deleted license. */
+  forget(license: LicenseRef): Promise<void>;
+  close(): Promise<void>;
+}

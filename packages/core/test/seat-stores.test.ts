@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { newUuid } from '@atrium/contracts';
+import { withTenant } from '@atrium/db';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { findOpenSessions, insertJournalEntries } from '../src/licensing/journal.repository.ts';
+import { PostgresSeatStore } from '../src/licensing/seat-store.postgres.ts';
+import { RedisSeatStore } from '../src/licensing/seat-store.redis.ts';
+import type { SeatStore } from '../src/licensing/seat-store.ts';
+
+/**
+ * One suite, both seat stores (DESIGN.md §2): whatever holds the leases, seats are never over-allocated,
+ * free themselves after their lifetime, and a heartbeat never resurrects a lease.
+ */
+
+let db: TestDatabase;
+let redis: Redis;
+const tenantId = newUuid();
+const redisPrefix = `test:${randomBytes(4).toString('hex')}:`;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.owner.query(`insert into organizations (id, slug, name) values ($1, $2, 'Seats')`, [
+    tenantId,
+    `seats-${randomBytes(3).toString('hex')}`,
+  ]);
+  redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+});
+afterAll(async () => {
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await db.drop();
+});
+
+async function newLicense(maxSeats: number): Promise<string> {
+  const id = newUuid();
+  await db.owner.query(
+    `insert into licenses (tenant_id, id, key_hash, key_prefix, max_seats, mode, session_ttl_seconds,
+       heartbeat_interval_seconds, grace_seconds, token_ttl_seconds)
+     values ($1, $2, $3, 'lk_test', $4, 'floating', 1, 1, 0, 3600)`,
+    [tenantId, id, randomBytes(32), maxSeats],
+  );
+  return id;
+}
+
+const stores: Array<[string, () => SeatStore]> = [
+  ['postgres', () => new PostgresSeatStore(db.app)],
+  [
+    'redis',
+    () =>
+      new RedisSeatStore(redis, {
+        keyPrefix: redisPrefix,
+        loadOpenLeases: async (license) => {
+          const rows = await withTenant(db.app, license.tenantId, (tx) =>
+            findOpenSessions(tx, license.tenantId, license.licenseId),
+          );
+          return {
+            lifetimeMs: 60_000,
+            leases: rows.map((r) => ({
+              sessionId: r.session_id,
+              fingerprint: r.fingerprint,
+              acquiredAtMs: r.acquired_at.getTime(),
+            })),
+          };
+        },
+      }),
+  ],
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(stores)('%s seat store', (_name, make) => {
+  let store: SeatStore;
+  beforeAll(() => {
+    store = make();
+  });
+
+  const request = (licenseId: string, fingerprint: string, maxSeats: number, lifetimeMs = 60_000) => ({
+    tenantId,
+    licenseId,
+    sessionId: newUuid(),
+    fingerprint,
+    maxSeats,
+    lifetimeMs,
+  });
+
+  it('gives out max_seats seats and refuses the next', async () => {
+    const licenseId = await newLicense(3);
+    const outcomes = [];
+    for (const fp of ['a', 'b', 'c', 'd']) outcomes.push(await store.acquire(request(licenseId, fp, 3)));
+    expect(outcomes.map((o) => o.kind)).toEqual(['acquired', 'acquired', 'acquired', 'exhausted']);
+    expect(outcomes.map((o) => o.used)).toEqual([1, 2, 3, 3]);
+  });
+
+  it('returns the live lease of a fingerprint instead of a second seat', async () => {
+    const licenseId = await newLicense(2);
+    const first = await store.acquire(request(licenseId, 'same', 2));
+    const again = await store.acquire(request(licenseId, 'same', 2));
+    expect(first.kind).toBe('acquired');
+    expect(again.kind).toBe('existing');
+    if (first.kind === 'exhausted' || again.kind === 'exhausted') throw new Error('unexpected');
+    expect(again.lease.sessionId).toBe(first.lease.sessionId);
+    expect(again.used).toBe(1);
+  });
+
+  it('never over-allocates under 300 concurrent acquires', async () => {
+    const licenseId = await newLicense(7);
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => store.acquire(request(licenseId, `fp-${i}`, 7))),
+    );
+    expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(7);
+    expect(outcomes.filter((o) => o.kind === 'exhausted')).toHaveLength(293);
+    const { live } = await store.sweep({ tenantId, licenseId });
+    expect(live).toHaveLength(7);
+  });
+
+  it('frees the seat of a lease nobody renews, with no call at all', async () => {
+    const licenseId = await newLicense(1);
+    const first = await store.acquire(request(licenseId, 'crashed', 1, 300));
+    expect(first.kind).toBe('acquired');
+    expect((await store.acquire(request(licenseId, 'waiting', 1, 300))).kind).toBe('exhausted');
+    await sleep(400);
+    const next = await store.acquire(request(licenseId, 'waiting', 1, 300));
+    expect(next.kind).toBe('acquired');
+    expect(next.expired.map((lease) => lease.fingerprint)).toEqual(['crashed']);
+  });
+
+  it('extends only a live lease: not an expired one, not a released one', async () => {
+    const licenseId = await newLicense(2);
+    const ref = { tenantId, licenseId };
+    const live = await store.acquire(request(licenseId, 'live', 2, 60_000));
+    const dying = await store.acquire(request(licenseId, 'dying', 2, 200));
+    if (live.kind === 'exhausted' || dying.kind === 'exhausted') throw new Error('no seat');
+    const renewed = await store.heartbeat(ref, live.lease.sessionId, 120_000);
+    expect(renewed?.expiresAtMs).toBeGreaterThan(live.lease.expiresAtMs);
+    await sleep(300);
+    expect(await store.heartbeat(ref, dying.lease.sessionId, 60_000)).toBeNull();
+    expect(await store.release(ref, live.lease.sessionId)).not.toBeNull();
+    expect(await store.heartbeat(ref, live.lease.sessionId, 60_000)).toBeNull();
+  });
+
+  it('releases idempotently and gives the seat back', async () => {
+    const licenseId = await newLicense(1);
+    const ref = { tenantId, licenseId };
+    const held = await store.acquire(request(licenseId, 'x', 1));
+    if (held.kind === 'exhausted') throw new Error('no seat');
+    expect((await store.release(ref, held.lease.sessionId))?.fingerprint).toBe('x');
+    expect(await store.release(ref, held.lease.sessionId)).toBeNull();
+    expect((await store.acquire(request(licenseId, 'y', 1))).kind).toBe('acquired');
+  });
+
+  it('lists live leases and drops expired ones on sweep', async () => {
+    const licenseId = await newLicense(5);
+    await store.acquire(request(licenseId, 'stays', 5, 60_000));
+    await store.acquire(request(licenseId, 'goes', 5, 150));
+    await sleep(250);
+    const { live, expired } = await store.sweep({ tenantId, licenseId });
+    expect(live.map((l) => l.fingerprint)).toEqual(['stays']);
+    expect(expired.map((l) => l.fingerprint)).toEqual(['goes']);
+  });
+});
+
+describe('redis seat store after Redis lost its data', () => {
+  it('rebuilds the lease set from the PostgreSQL journal and keeps the seat count', async () => {
+    const store = stores[1]?.[1]() as RedisSeatStore;
+    const licenseId = await newLicense(2);
+    const held = newUuid();
+    const released = newUuid();
+    const now = Date.now();
+    await withTenant(db.app, tenantId, (tx) =>
+      insertJournalEntries(tx, tenantId, [
+        { licenseId, sessionId: held, fingerprint: 'held', event: 'acquired', occurredAtMs: now - 5000 },
+        { licenseId, sessionId: released, fingerprint: 'gone', event: 'acquired', occurredAtMs: now - 4000 },
+        { licenseId, sessionId: released, fingerprint: 'gone', event: 'released', occurredAtMs: now - 3000 },
+      ]),
+    );
+    // Nothing in Redis for this license: the first operation rebuilds it.
+    expect(await redis.exists(...store.keys(licenseId))).toBe(0);
+    const renewed = await store.heartbeat({ tenantId, licenseId }, held, 60_000);
+    expect(renewed?.fingerprint).toBe('held');
+    const outcomes = await Promise.all(
+      ['n1', 'n2', 'n3'].map((fp) =>
+        store.acquire({ tenantId, licenseId, sessionId: newUuid(), fingerprint: fp, maxSeats: 2, lifetimeMs: 60_000 }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,8 @@
+export { defaultFingerprint } from './fingerprint.ts';
+export {
+  LicenseApiError,
+  LicenseClient,
+  type LicenseClientEvents,
+  type LicenseClientOptions,
+} from './license-client.ts';
+export { TokenVerificationError, type VerifyOptions, verifyLicenseToken } from './verify.ts';
