@@ -17,7 +17,7 @@ import {
   PostgresQueue,
   type QueueBackend,
 } from '@atrium/core';
-import { createPool, migrate, type Pool, withCredentials, withTenant } from '@atrium/db';
+import { createPool, migrate, withCredentials, withTenant } from '@atrium/db';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Logger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';

@@ -188,6 +188,32 @@ describe('platform jobs', () => {
     expect(rows.every((row) => row.subject === 'Welcome to Atrium')).toBe(true);
   });
 
+  it('mails an invitation created through the members API, and masks its token in the runs API', async () => {
+    const invited = await call(
+      t.app,
+      'POST',
+      `/api/v1/organizations/${tenant}/invitations`,
+      { email: 'lin@example.com', role: 'member' },
+      { tenant },
+    );
+    expect(invited.status).toBe(201);
+    const until = Date.now() + 15_000;
+    let run: { id: string; status: string; input: { token: string } } | undefined;
+    while (Date.now() < until && run?.status !== 'succeeded') {
+      const list = await call(t.app, 'GET', '/api/v1/flow-runs?flow_id=email.invitation', undefined, { tenant });
+      run = list.body.data[0];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(run?.status).toBe('succeeded');
+    expect(run?.input.token).toBe('[redacted]');
+    const { rows } = await t.db.owner.query('select subject, body_text from email_outbox where to_address = $1', [
+      'lin@example.com',
+    ]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].subject).toBe('Join Flows Inc on Atrium');
+    expect(rows[0].body_text).toContain(invited.body.token);
+  });
+
   it('exports every tenant table as a JSON archive', async () => {
     await call(t.app, 'POST', '/api/v1/workspaces', { name: 'Exported' }, { tenant });
     const requested = await call(t.app, 'POST', '/api/v1/organization-exports', {}, { tenant });
