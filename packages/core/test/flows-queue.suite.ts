@@ -96,16 +96,26 @@ export function queueBackendSuite(backend: BackendName) {
         },
       }),
       defineFlow({
+        id: 'test.drain',
+        version: 1,
+        // The first attempt runs until its worker drains; the attempt after the hand-back finishes at once.
+        run: (ctx) =>
+          ctx.attempt > 1
+            ? Promise.resolve({ attempt: ctx.attempt })
+            : new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      }),
+      defineFlow({
         id: 'test.blocked',
         version: 1,
         run: async () => blocked,
       }),
     ];
 
+    let first: Awaited<ReturnType<FlowHarness['worker']>>;
     beforeAll(async () => {
       h = await createFlowHarness(backend);
       tenant = await h.organization();
-      await h.worker(flows, { concurrency: 8, tenantConcurrency: 4 });
+      first = await h.worker(flows, { concurrency: 8, tenantConcurrency: 4 });
     });
     afterAll(() => h.close());
 
@@ -255,6 +265,20 @@ export function queueBackendSuite(backend: BackendName) {
       expect(await running()).toBe(4);
       releaseBlocked();
       for (const id of ids) await h.waitFor(c, id, ['succeeded']);
+    });
+
+    it('hands a running run back when its worker drains, and another worker finishes it', async () => {
+      const runId = await h.enqueue(tenant, 'test.drain');
+      await h.waitFor(tenant, runId, ['running']);
+      const second = await h.worker(flows, { concurrency: 8, workerId: 'second-worker' });
+      await first.stop(100);
+      expect(await h.waitFor(tenant, runId, ['succeeded'])).toMatchObject({ output: { attempt: 2 } });
+      const { rows } = await h.db.owner.query(
+        'select status, worker_id from flow_attempts where run_id = $1 order by number',
+        [runId],
+      );
+      expect(rows.map((row) => row.status)).toEqual(['lost', 'succeeded']);
+      expect(rows[1].worker_id).toBe(second.workerId);
     });
   });
 }
