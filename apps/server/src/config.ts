@@ -103,6 +103,8 @@ export interface Config {
   auditWebhookUrl: string | null;
   /** HMAC key of the audit webhook signature (ATRIUM_AUDIT_WEBHOOK_SECRET; required with the URL). */
   auditWebhookSecret: string | null;
+  /** Finished flow runs are deleted after this many days (ATRIUM_FLOW_RETENTION_DAYS, Default: 30). */
+  flowRetentionDays: number;
 }
 
 export interface RateLimitConfig {
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     smtpUrl: url(env, 'SMTP_URL'),
     mailFrom: env.ATRIUM_MAIL_FROM || 'Atrium <no-reply@localhost>',
     ...auditWebhook(env),
+    flowRetentionDays: integer(env, 'ATRIUM_FLOW_RETENTION_DAYS', 30, 1, 3650),
   };
 }
 

@@ -61,6 +61,7 @@ export async function startFlowWorker(config: Config, deps: WorkerDeps) {
         config.auditWebhookUrl && config.auditWebhookSecret
           ? { url: config.auditWebhookUrl, secret: config.auditWebhookSecret }
           : null,
+      retentionDays: config.flowRetentionDays,
     }),
     ...(deps.flows ?? []),
   ]);

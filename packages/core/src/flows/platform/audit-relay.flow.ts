@@ -23,7 +23,8 @@ export function auditRelayFlow(webhook: AuditWebhook | null, fetchImpl: typeof f
   return defineFlow({
     id: 'audit.relay',
     version: 1,
-    schedule: { cron: '*/10 * * * * *', timezone: 'UTC' },
+    // Scheduled only when a webhook is configured: otherwise every organization would get a run every 10 s.
+    ...(webhook ? { schedule: { cron: '*/10 * * * * *', timezone: 'UTC' } } : {}),
     retry: { maxAttempts: 3, initialDelayMs: 2000 },
     run: async (ctx) => {
       if (!webhook) return { relayed: 0, reason: 'ATRIUM_AUDIT_WEBHOOK_URL is not set' };

@@ -4,6 +4,7 @@ import { emailFlows } from './email.flows.ts';
 import { type LicensingSweep, licensingSweepFlow } from './licensing-sweep.flow.ts';
 import type { Mailer } from './mailer.ts';
 import { organizationDeletionFlow, organizationExportFlow } from './organization.flows.ts';
+import { retentionFlow } from './retention.flow.ts';
 import { usageReportFlow } from './usage-report.flow.ts';
 
 export { type AuditWebhook, auditOutboxPending, signAuditBody } from './audit-relay.flow.ts';
@@ -19,6 +20,8 @@ export interface PlatformFlowDeps {
   auditWebhook: AuditWebhook | null;
   licensingSweep?: LicensingSweep | null;
   fetch?: typeof fetch;
+  /** Finished runs older than this are deleted daily (Default: 30). */
+  retentionDays?: number;
 }
 
 /** The platform's own jobs, run on the flows engine like any other flow. */
@@ -30,6 +33,7 @@ export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<neve
     organizationExportFlow,
     organizationDeletionFlow,
     auditRelayFlow(deps.auditWebhook, deps.fetch),
+    retentionFlow(deps.retentionDays ?? 30),
   ] as unknown as Array<FlowDefinition<never>>;
 }
 export * as platformJobs from './jobs.service.ts';

@@ -10,7 +10,8 @@ export function licensingSweepFlow(sweep: LicensingSweep | null) {
   return defineFlow({
     id: 'licensing.sweep',
     version: 1,
-    schedule: { cron: '0 * * * * *', timezone: 'UTC' },
+    // Scheduled only once licensing provides a sweep: a no-op run per organization per minute helps nobody.
+    ...(sweep ? { schedule: { cron: '0 * * * * *', timezone: 'UTC' } } : {}),
     retry: { maxAttempts: 2, initialDelayMs: 1000 },
     run: async (ctx) => (sweep ? sweep(ctx) : { skipped: 'licensing is not installed in this build' }),
   });
