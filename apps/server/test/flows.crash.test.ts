@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enqueueMany, FlowRegistry, FlowWorker, NatsQueue, PostgresQueue, type QueueBackend } from '@atrium/core';
 import { createPool, migrate, type Pool, withTenant } from '@atrium/db';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/database.ts';
@@ -21,6 +23,14 @@ const cleanups: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
+
+const machineNats = process.env.TEST_NATS_URL ?? '127.0.0.1:4222';
+
+async function deleteStream(servers: string, stream: string) {
+  const nc = await connect({ servers });
+  await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {});
+  await nc.close();
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,49 +71,71 @@ const worker = (pool: Pool, queue: QueueBackend) =>
   new FlowWorker({ pool, registry: new FlowRegistry(crashFlows), queue, leaseMs: 1500, pollMs: 100, concurrency: 16 });
 
 describe('flow crashes', () => {
-  it('retries a step elsewhere within seconds after kill -9 of its worker, with its effects once', async () => {
-    const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
-    await db.owner.query(effectsTableSql);
-    const tenant = await organization(db.owner);
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url)), db.appUrl],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    cleanups.push(async () => child.kill('SIGKILL'));
-    await new Promise<void>((resolve) =>
-      child.stdout?.on('data', (chunk) => String(chunk).includes('ready') && resolve()),
-    );
-    const [runId] = await enqueueEffects(db.app, tenant, 1, { hangFirstAttempt: true });
-    await waitUntil(async () => (await effectCounts(db.owner)).hang?.rows === 1, 15_000, 'the step to start');
+  it.each(['postgres', 'nats'] as const)(
+    '%s: retries a step elsewhere within seconds after kill -9 of its worker, with its effects once',
+    async (backend) => {
+      const db = await createTestDatabase();
+      cleanups.push(() => db.drop());
+      await db.owner.query(effectsTableSql);
+      const tenant = await organization(db.owner);
+      // The machine's NATS (never stopped here), with a stream of this test's own.
+      const stream = `ATRIUM_CRASH_${randomUUID().slice(0, 8).toUpperCase()}`;
+      if (backend === 'nats') cleanups.push(() => deleteStream(machineNats, stream));
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [
+          fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url)),
+          db.appUrl,
+          ...(backend === 'nats' ? [machineNats, stream] : []),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      cleanups.push(async () => child.kill('SIGKILL'));
+      await new Promise<void>((resolve) =>
+        child.stdout?.on('data', (chunk) => String(chunk).includes('ready') && resolve()),
+      );
+      const [runId] = await enqueueEffects(db.app, tenant, 1, { hangFirstAttempt: true });
+      await waitUntil(async () => (await effectCounts(db.owner)).hang?.rows === 1, 15_000, 'the step to start');
 
-    child.kill('SIGKILL');
-    const killedAt = Date.now();
-    const survivor = worker(db.app, new PostgresQueue({ pool: db.app, connectionString: db.appUrl }));
-    await survivor.start();
-    cleanups.push(() => survivor.stop(500));
-    await waitUntil(
-      async () =>
-        (await db.owner.query(`select 1 from flow_runs where id = $1 and status = 'succeeded'`, [runId])).rowCount ===
-        1,
-      15_000,
-      'the run to succeed on another worker',
-    );
-    // Lease 1.5 s: the dead worker's step is noticed and restarted in seconds, not hours.
-    expect(Date.now() - killedAt).toBeLessThan(10_000);
-    expect(await effectCounts(db.owner)).toEqual({
-      first: { runs: 1, rows: 1 },
-      hang: { runs: 1, rows: 1 },
-      second: { runs: 1, rows: 1 },
-    });
-    const { rows } = await db.owner.query(
-      'select status, worker_id from flow_attempts where run_id = $1 order by number',
-      [runId],
-    );
-    expect(rows.map((row) => row.status)).toEqual(['lost', 'succeeded']);
-    expect(rows[0].worker_id).toBe('doomed-worker');
-  });
+      child.kill('SIGKILL');
+      const killedAt = Date.now();
+      const survivor = worker(
+        db.app,
+        backend === 'nats'
+          ? new NatsQueue({
+              pool: db.app,
+              connectionString: db.appUrl,
+              servers: machineNats,
+              stream,
+              ackWaitMs: 1500,
+              redispatchAfterMs: 3000,
+            })
+          : new PostgresQueue({ pool: db.app, connectionString: db.appUrl }),
+      );
+      await survivor.start();
+      cleanups.push(() => survivor.stop(500));
+      await waitUntil(
+        async () =>
+          (await db.owner.query(`select 1 from flow_runs where id = $1 and status = 'succeeded'`, [runId])).rowCount ===
+          1,
+        15_000,
+        'the run to succeed on another worker',
+      );
+      // Lease 1.5 s: the dead worker's step is noticed and restarted in seconds, not hours.
+      expect(Date.now() - killedAt).toBeLessThan(10_000);
+      expect(await effectCounts(db.owner)).toEqual({
+        first: { runs: 1, rows: 1 },
+        hang: { runs: 1, rows: 1 },
+        second: { runs: 1, rows: 1 },
+      });
+      const { rows } = await db.owner.query(
+        'select status, worker_id from flow_attempts where run_id = $1 order by number',
+        [runId],
+      );
+      expect(rows.map((row) => row.status)).toEqual(['lost', 'succeeded']);
+      expect(rows[0].worker_id).toBe('doomed-worker');
+    },
+  );
 
   it('loses no job when NATS restarts', async () => {
     const port = await freePort();

@@ -12,7 +12,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { claimDispatchedAndStart, type Started } from './attempts.repository.ts';
-import { type Claim, type Dispatch, markDispatched } from './queue.repository.ts';
+import { type Claim, type Dispatch, leasedDispatches, markDispatched } from './queue.repository.ts';
 import type { ClaimOptions, QueueBackend } from './queue.ts';
 import { ReadyListener } from './ready-listener.ts';
 
@@ -114,10 +114,23 @@ export class NatsQueue implements QueueBackend {
       byKey.delete(claim.runId);
       if (msg) this.inFlight.set(claim.runId, msg);
     }
-    // Stale messages: an older dispatch, a run leased by someone else, or one that no longer waits. The
-    // dispatcher publishes again whatever still needs to run, so these can go.
-    for (const msg of byKey.values()) msg.term();
+    if (byKey.size > 0) await this.settleUnclaimed(byKey, dispatches);
     return started;
+  }
+
+  /**
+   * Messages that did not lead to a claim. The current dispatch of a run whose lease has not quite run out (the
+   * broker redelivered a dead worker's message a moment early) comes back when the lease ends; anything else
+   * (an older dispatch, a finished run) is terminated: the dispatcher publishes again whatever still has to run.
+   */
+  private async settleUnclaimed(byRun: Map<string, JsMsg>, dispatches: Dispatch[]) {
+    const wanted = dispatches.filter((d) => byRun.has(d.runId));
+    const leased = await leasedDispatches(this.options.pool, wanted).catch(() => new Map<string, number>());
+    for (const [runId, msg] of byRun) {
+      const remainingMs = leased.get(runId);
+      if (remainingMs === undefined) msg.term();
+      else msg.nak(Math.min(remainingMs + 100, this.options.ackWaitMs));
+    }
   }
 
   settled(claim: Claim) {

@@ -37,6 +37,19 @@ export async function markDispatched(
   }));
 }
 
+/** Of these dispatches, the current ones whose run is leased right now, with the lease's remaining time. */
+export async function leasedDispatches(pool: Pool, dispatches: Dispatch[]): Promise<Map<string, number>> {
+  if (dispatches.length === 0) return new Map();
+  const { rows } = await pool.query<{ run_id: string; remaining_ms: number }>(
+    `select q.run_id, ceil(extract(epoch from q.leased_until - now()) * 1000)::int as remaining_ms
+     from flow_queue q join unnest($1::uuid[], $2::uuid[], $3::int[]) as d(tenant_id, run_id, seq)
+       on q.tenant_id = d.tenant_id and q.run_id = d.run_id and q.dispatch_seq = d.seq
+     where q.leased_until > now()`,
+    [dispatches.map((d) => d.tenantId), dispatches.map((d) => d.runId), dispatches.map((d) => d.seq)],
+  );
+  return new Map(rows.map((row) => [row.run_id, row.remaining_ms]));
+}
+
 export interface LeaseState {
   runId: string;
   cancelRequested: boolean;
