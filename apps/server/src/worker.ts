@@ -84,6 +84,7 @@ export async function startFlowWorker(config: Config, deps: WorkerDeps) {
     },
   });
   const scheduler = new FlowScheduler({ pool, registry, log });
+  metrics.onScrape(() => refreshFlowGauges(metrics, pool, queue.name));
   await worker.start();
   scheduler.start();
   log.info({ workerId: worker.workerId, backend: queue.name, flows: registry.all().length }, 'flow worker started');
@@ -123,7 +124,7 @@ export async function runWorkerProcess(config: Config, appUrl: string, log: Logg
     return { status: 'ready', migration: version, in_flight: flows.worker.inFlight };
   });
   http.get('/metrics', async (_request, reply) => {
-    await refreshFlowGauges(metrics, pool, flows.queue.name).catch((err) => log.warn({ err }, 'gauges failed'));
+    await metrics.beforeScrape((err) => log.warn({ err }, 'metrics scrape hook failed'));
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -18,6 +18,17 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 export class Metrics {
   readonly registry = new Registry();
   private readonly metrics = new Map<string, Metric>();
+  private readonly scrapeHooks: Array<() => Promise<void>> = [];
+
+  /** Work to do before each scrape: gauges read from the database (flow queue depth, audit backlog). */
+  onScrape(hook: () => Promise<void>) {
+    this.scrapeHooks.push(hook);
+  }
+
+  /** Runs the scrape hooks; a failing hook leaves its gauges as they were (the scrape still answers). */
+  async beforeScrape(onError: (err: unknown) => void) {
+    await Promise.all(this.scrapeHooks.map((hook) => hook().catch(onError)));
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -69,10 +80,11 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, pool: Poo
     duration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (request, reply) => {
     poolGauge.set({ pool: 'app', state: 'total' }, pool.totalCount);
     poolGauge.set({ pool: 'app', state: 'idle' }, pool.idleCount);
     poolGauge.set({ pool: 'app', state: 'waiting' }, pool.waitingCount);
+    await metrics.beforeScrape((err) => request.log.warn({ err }, 'metrics scrape hook failed'));
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
