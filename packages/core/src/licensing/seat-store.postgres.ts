@@ -1,4 +1,5 @@
 import { type Pool, type Tx, withTenant } from '@atrium/db';
+import pg from 'pg';
 import { insertJournalEntries, type JournalEntry } from './journal.repository.ts';
 import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
 
@@ -65,26 +66,14 @@ export class PostgresSeatStore implements SeatStore {
     if (!Number.isInteger(request.maxSeats) || !Number.isInteger(request.lifetimeMs)) {
       throw new Error('maxSeats and lifetimeMs must be integers');
     }
-    const client = await this.pool.connect();
-    let rows: AcquireRow[];
-    let broken: Error | undefined;
-    try {
-      const fingerprint = client.escapeLiteral(request.fingerprint);
-      const results = (await client.query(
-        `begin; select set_config('app.tenant_id', '${tenantId}', true);
-         select * from license_seat_acquire('${tenantId}', '${licenseId}', '${sessionId}', ${fingerprint},
-           ${request.maxSeats}, ${request.lifetimeMs});
-         commit`,
-      )) as unknown as Array<{ rows: AcquireRow[] }>;
-      rows = results[2]?.rows ?? [];
-    } catch (err) {
-      await client.query('rollback').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    const fingerprint = pg.escapeLiteral(request.fingerprint);
+    const rows = await this.oneRoundTrip<AcquireRow>(
+      `begin; select set_config('app.tenant_id', '${tenantId}', true);
+       select * from license_seat_acquire('${tenantId}', '${licenseId}', '${sessionId}', ${fingerprint},
+         ${request.maxSeats}, ${request.lifetimeMs});
+       commit`,
+      2,
+    );
     const row = rows[0] as AcquireRow;
     const expired = row.expired.map((lease) => ({
       sessionId: lease.session_id,
@@ -97,21 +86,41 @@ export class PostgresSeatStore implements SeatStore {
     return { kind: row.kind, lease, used: row.used, expired };
   }
 
+  /**
+   * The busiest call of all: one simple-protocol message (BEGIN, tenant, UPDATE, COMMIT) like acquire, and a
+   * commit that does not wait for fsync — a heartbeat lost in a database crash only leaves the earlier expiry.
+   */
   async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
-    const { rows } = await withTenant(
-      this.pool,
-      license.tenantId,
-      (tx) =>
-        tx.query<LeaseRow>(
-          `update license_leases set expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-         where tenant_id = $1 and license_id = $2 and session_id = $3 and expires_at > clock_timestamp()
-         returning ${leaseColumns}`,
-          [license.tenantId, license.licenseId, sessionId, lifetimeMs],
-        ),
-      // A heartbeat lost in a database crash only leaves the earlier expiry in place: no need to wait for fsync.
-      { asyncCommit: true },
+    const { tenantId, licenseId } = license;
+    for (const id of [tenantId, licenseId, sessionId]) if (!uuidPattern.test(id)) throw new Error(`not a UUID: ${id}`);
+    if (!Number.isInteger(lifetimeMs)) throw new Error('lifetimeMs must be an integer');
+    const rows = await this.oneRoundTrip<LeaseRow>(
+      `begin; select set_config('app.tenant_id', '${tenantId}', true), set_config('synchronous_commit', 'off', true);
+       update license_leases set expires_at = clock_timestamp() + ${lifetimeMs} * interval '1 millisecond'
+       where tenant_id = '${tenantId}' and license_id = '${licenseId}' and session_id = '${sessionId}'
+         and expires_at > clock_timestamp()
+       returning ${leaseColumns};
+       commit`,
+      2,
     );
     return rows[0] ? toLease(rows[0]) : null;
+  }
+
+  /** Sends a whole transaction as one message and returns the rows of its statement number `index`. */
+  private async oneRoundTrip<Row>(text: string, index: number): Promise<Row[]> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const results = (await client.query(text)) as unknown as Array<{ rows: Row[] }>;
+      return results[index]?.rows ?? [];
+    } catch (err) {
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   release(license: LicenseRef, sessionId: string): Promise<Lease | null> {
