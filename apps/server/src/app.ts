@@ -4,6 +4,7 @@ import {
   AccessTokens,
   flowEmailEnqueuer,
   type IdentityDeps,
+  type Licensing,
   OidcSignIn,
   type RootSigner,
   SecretBox,
@@ -71,6 +72,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route, as registered: the shared isolation suite walks this list. */
     atriumRoutes: RegisteredRoute[];
+    /** The licensing domain, for processes that run beside the API (the in-process flow worker's sweep). */
+    licensing: Licensing;
   }
 }
 
@@ -158,6 +161,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     ...(deps.rootSigner ? { root: deps.rootSigner } : {}),
   });
   app.addHook('onClose', () => licensing.close());
+  app.decorate('licensing', licensing);
   const apiKeyCache = new ApiKeyCache();
   const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null, config.redisKeyPrefix);
   app.addHook('onClose', async () => limits.close());

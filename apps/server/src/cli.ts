@@ -28,6 +28,7 @@ async function main(command: string | undefined) {
         appUrl: database.appUrl,
         log,
         metrics: server.metrics,
+        licensing: server.app.licensing,
       });
       announce(config.publicUrl);
       onShutdownSignal(log, config.shutdownTimeoutMs + config.workerDrainMs, async () => {

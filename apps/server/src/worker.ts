@@ -4,6 +4,7 @@ import {
   FlowRegistry,
   FlowScheduler,
   FlowWorker,
+  type Licensing,
   type Mailer,
   NatsQueue,
   outboxMailer,
@@ -15,7 +16,9 @@ import {
 } from '@atrium/core';
 import { appliedVersion, createPool, loadMigrations, type Pool } from '@atrium/db';
 import Fastify from 'fastify';
+import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { buildLicensing } from './licensing.ts';
 import { Metrics } from './plugins/metrics.ts';
 import type { Logger } from './runtime.ts';
 
@@ -26,6 +29,8 @@ export interface WorkerDeps {
   metrics: Metrics;
   /** Extra flows beside the platform's (tests, embedding applications). */
   flows?: Array<FlowDefinition<never>>;
+  /** Licensing, when this process has it: the `licensing.sweep` flow then runs every minute per organization. */
+  licensing?: Licensing;
 }
 
 export function createMailer(config: Config, log: Logger): Mailer {
@@ -62,6 +67,7 @@ export async function startFlowWorker(config: Config, deps: WorkerDeps) {
           ? { url: config.auditWebhookUrl, secret: config.auditWebhookSecret }
           : null,
       retentionDays: config.flowRetentionDays,
+      licensingSweep: deps.licensing ? (ctx) => (deps.licensing as Licensing).leases.sweepTenant(ctx.tenantId) : null,
     }),
     ...(deps.flows ?? []),
   ]);
@@ -114,7 +120,10 @@ export async function runWorkerProcess(config: Config, appUrl: string, log: Logg
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
   });
   const metrics = new Metrics();
-  const flows = await startFlowWorker(config, { pool, appUrl, log, metrics });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : null;
+  redis?.on('error', (err) => log.warn({ err }, 'redis error'));
+  const licensing = await buildLicensing(config, { pool, redis, metrics, log });
+  const flows = await startFlowWorker(config, { pool, appUrl, log, metrics, licensing });
   const expectedMigration = (await loadMigrations()).length;
   const http = Fastify({ loggerInstance: log });
   http.get('/health', async () => ({ status: 'ok' }));
@@ -134,7 +143,9 @@ export async function runWorkerProcess(config: Config, appUrl: string, log: Logg
     async close() {
       await flows.stop(config.workerDrainMs);
       await http.close();
+      await licensing.close();
       await pool.end();
+      redis?.disconnect();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fromPublicId } from '@atrium/contracts';
 import { Redis } from 'ioredis';
 import { compactVerify, importJWK, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,31 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     const gone = await call(t.app, 'POST', '/api/v1/licenses/heartbeat', { session_id }, { tenant: org });
     expect(gone.status).toBe(404);
     expect(gone.body.code).toBe('session_not_found');
+  });
+
+  it('journals an expiry found by the per-organization sweep, with no call on the license at all', async () => {
+    const license = await newLicense({ max_seats: 3, policy: { session_ttl_seconds: 1, grace_seconds: 0 } });
+    const { license_key } = license;
+    const acquired = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key, fingerprint: 'gone' },
+      { tenant: org },
+    );
+    expect(acquired.status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const tenantId = fromPublicId('organization', org) as string;
+    const swept = await t.app.licensing.leases.sweepTenant(tenantId);
+    expect(swept.expired).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const licenseId = fromPublicId('license', license.id) as string;
+    const { rows } = await t.db.owner.query(
+      "select count(*)::int as n from license_journal where license_id = $1 and event = 'expired'",
+      [licenseId],
+    );
+    expect(rows[0].n).toBe(1);
+    expect((await t.app.licensing.leases.sweepTenant(tenantId)).expired).toBe(0);
   });
 
   it('frees a crashed client seat after TTL + grace, with no call from it', async () => {

@@ -230,6 +230,27 @@ export class LeaseService {
     }
   }
 
+  /**
+   * Sweeps every license of one organization: leases that expired with no call at all reach the journal (and
+   * Redis drops them) even when no API process has seen the license since it started. Run per organization by
+   * the `licensing.sweep` flow every minute.
+   */
+  async sweepTenant(tenantId: string): Promise<{ licenses: number; expired: number }> {
+    const { rows } = await withTenant(this.deps.pool, tenantId, (tx) =>
+      tx.query<{ id: string }>('select id from licenses where tenant_id = $1', [tenantId]),
+    );
+    let expiredCount = 0;
+    for (const { id } of rows) {
+      const license = await this.deps.cache.byId(tenantId, id);
+      if (!license) continue;
+      const { live, expired } = await this.deps.store.sweep(ref(license));
+      this.expired(license, expired);
+      this.observer.seats(license.tenantId, license.id, live.length, license.maxSeats);
+      expiredCount += expired.length;
+    }
+    return { licenses: rows.length, expired: expiredCount };
+  }
+
   private tokenExpiry(license: CachedLicense, nowSeconds: number): number {
     const exp = nowSeconds + license.policy.token_ttl_seconds;
     return license.expiresAtMs === null ? exp : Math.min(exp, Math.floor(license.expiresAtMs / 1000));

@@ -3,8 +3,8 @@ import { defineFlow, type FlowContext } from '../definition.ts';
 export type LicensingSweep = (ctx: FlowContext<unknown>) => Promise<unknown>;
 
 /**
- * Hook point for licensing (built on its own branch): every minute, per organization, expired leases are
- * swept and journaled. Wiring: pass the licensing domain's sweep to `platformFlows({ licensingSweep })`.
+ * Every minute, per organization, expired leases are swept and journaled. The processes that have licensing
+ * (`atrium start`, `atrium worker`) pass `LeaseService.sweepTenant` as the sweep.
  */
 export function licensingSweepFlow(sweep: LicensingSweep | null) {
   return defineFlow({
