@@ -63,28 +63,11 @@ export async function insertLicense(
   tenantId: string,
   row: LicenseFields & { id: string; keyHash: Buffer; keyPrefix: string },
 ) {
-  const p = row.policy;
   const { rows } = await tx.query<LicenseRow>(
     `insert into licenses (tenant_id, id, key_hash, key_prefix, name, product, max_seats, expires_at, suspended, mode,
        session_ttl_seconds, heartbeat_interval_seconds, grace_seconds, max_fingerprints, token_ttl_seconds)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) returning ${columns}`,
-    [
-      tenantId,
-      row.id,
-      row.keyHash,
-      row.keyPrefix,
-      row.name,
-      row.product,
-      row.max_seats,
-      row.expires_at,
-      row.suspended,
-      p.mode,
-      p.session_ttl_seconds,
-      p.heartbeat_interval_seconds,
-      p.grace_seconds,
-      p.max_fingerprints,
-      p.token_ttl_seconds,
-    ],
+    [tenantId, row.id, row.keyHash, row.keyPrefix, ...fieldValues(row)],
   );
   return rows[0];
 }
@@ -107,27 +90,12 @@ export async function listLicenses(tx: Tx, tenantId: string, after: string | nul
 }
 
 export async function updateLicense(tx: Tx, tenantId: string, id: string, row: LicenseFields) {
-  const p = row.policy;
   const { rows } = await tx.query<LicenseRow>(
     `update licenses set name = $3, product = $4, max_seats = $5, expires_at = $6, suspended = $7, mode = $8,
        session_ttl_seconds = $9, heartbeat_interval_seconds = $10, grace_seconds = $11, max_fingerprints = $12,
        token_ttl_seconds = $13, updated_at = now()
      where tenant_id = $1 and id = $2 returning ${columns}`,
-    [
-      tenantId,
-      id,
-      row.name,
-      row.product,
-      row.max_seats,
-      row.expires_at,
-      row.suspended,
-      p.mode,
-      p.session_ttl_seconds,
-      p.heartbeat_interval_seconds,
-      p.grace_seconds,
-      p.max_fingerprints,
-      p.token_ttl_seconds,
-    ],
+    [tenantId, id, ...fieldValues(row)],
   );
   return rows[0];
 }
@@ -202,4 +170,22 @@ export async function deleteFingerprint(tx: Tx, tenantId: string, licenseId: str
     [tenantId, licenseId, id],
   );
   return rows[0]?.fingerprint;
+}
+
+/** The editable columns in statement order: name, product, max_seats … token_ttl_seconds. */
+function fieldValues(row: LicenseFields): unknown[] {
+  const p = row.policy;
+  return [
+    row.name,
+    row.product,
+    row.max_seats,
+    row.expires_at,
+    row.suspended,
+    p.mode,
+    p.session_ttl_seconds,
+    p.heartbeat_interval_seconds,
+    p.grace_seconds,
+    p.max_fingerprints,
+    p.token_ttl_seconds,
+  ];
 }
