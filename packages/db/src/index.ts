@@ -11,6 +11,8 @@ export {
   InvalidTenantError,
   type TenantTransactionOptions,
   type Tx,
+  tenantStatementInOneRoundTrip,
+  uuidLiteral,
   withoutTenant,
   withTenant,
   withUser,

@@ -30,9 +30,38 @@ export async function withTenant<T>(
   work: (tx: Tx) => Promise<T>,
   options: TenantTransactionOptions = {},
 ): Promise<T> {
-  if (!uuidPattern.test(tenantId)) throw new InvalidTenantError();
+  return inTransaction(pool, tenantBegin(tenantId, options), work);
+}
+
+/**
+ * A whole single-statement tenant transaction in one round trip: BEGIN, the tenant, `statement` and COMMIT go
+ * as one simple-protocol message, and the statement's rows come back. For the hottest paths (a seat acquire or
+ * heartbeat), where the time between statements would otherwise be spent waiting on a busy event loop. Simple
+ * protocol takes no bind parameters: every value in `statement` must be inlined safely (`uuidLiteral`,
+ * `pg.escapeLiteral`, integers checked by the caller).
+ */
+export function tenantStatementInOneRoundTrip<Row>(
+  pool: Pool,
+  tenantId: string,
+  statement: string,
+  options: TenantTransactionOptions = {},
+): Promise<Row[]> {
+  const script = `${tenantBegin(tenantId, options)}; ${statement}; commit`;
+  return withClient(pool, async (client) => {
+    const results = (await client.query(script)) as unknown as Array<{ rows: Row[] }>;
+    return results[2]?.rows ?? [];
+  });
+}
+
+/** A UUID as an SQL literal, for statements sent without bind parameters; anything else is refused. */
+export function uuidLiteral(value: string): string {
+  if (!uuidPattern.test(value)) throw new InvalidTenantError();
+  return `'${value}'`;
+}
+
+function tenantBegin(tenantId: string, options: TenantTransactionOptions): string {
   const asyncCommit = options.asyncCommit ? `, set_config('synchronous_commit', 'off', true)` : '';
-  return inTransaction(pool, `begin; select set_config('app.tenant_id', '${tenantId}', true)${asyncCommit}`, work);
+  return `begin; select set_config('app.tenant_id', ${uuidLiteral(tenantId)}, true)${asyncCommit}`;
 }
 
 export interface TenantTransactionOptions {
@@ -53,11 +82,8 @@ export async function withUser<T>(
   work: (tx: Tx) => Promise<T>,
   tenantId?: string,
 ): Promise<T> {
-  if (!uuidPattern.test(userId) || (tenantId !== undefined && !uuidPattern.test(tenantId))) {
-    throw new InvalidTenantError();
-  }
-  const tenant = tenantId ? `, set_config('app.tenant_id', '${tenantId}', true)` : '';
-  return inTransaction(pool, `begin; select set_config('app.user_id', '${userId}', true)${tenant}`, work);
+  const tenant = tenantId ? `, set_config('app.tenant_id', ${uuidLiteral(tenantId)}, true)` : '';
+  return inTransaction(pool, `begin; select set_config('app.user_id', ${uuidLiteral(userId)}, true)${tenant}`, work);
 }
 
 /** A transaction with no tenant: tenant tables show no rows. For global tables (identity, migrations). */
@@ -65,7 +91,17 @@ export function withoutTenant<T>(pool: Pool, work: (tx: Tx) => Promise<T>): Prom
   return inTransaction(pool, 'begin', work);
 }
 
-async function inTransaction<T>(pool: Pool, begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+function inTransaction<T>(pool: Pool, begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query(begin);
+    const result = await work(client as Tx);
+    await client.query('commit');
+    return result;
+  });
+}
+
+/** Checks out a client for one transaction's use; on failure rolls back, and discards a client that cannot. */
+async function withClient<T>(pool: Pool, use: (client: PoolClient) => Promise<T>): Promise<T> {
   const client: PoolClient = await pool.connect();
   let broken: Error | undefined;
   // A server that goes away while this transaction waits between statements emits 'error' on the checked-out
@@ -75,10 +111,7 @@ async function inTransaction<T>(pool: Pool, begin: string, work: (tx: Tx) => Pro
   };
   client.on('error', onError);
   try {
-    await client.query(begin);
-    const result = await work(client as Tx);
-    await client.query('commit');
-    return result;
+    return await use(client);
   } catch (err) {
     try {
       await client.query('rollback');

@@ -1,5 +1,14 @@
 import { toPublicId } from '@atrium/contracts';
-import { type AccessTokens, type Actor, AtriumError, apiKeys, type IdentityDeps, sessions } from '@atrium/core';
+import {
+  type AccessTokens,
+  type Actor,
+  AtriumError,
+  apiKeys,
+  atLeast,
+  type IdentityDeps,
+  type Role,
+  sessions,
+} from '@atrium/core';
 import type { Pool } from '@atrium/db';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { RateLimits } from './rate-limit.ts';
@@ -15,9 +24,7 @@ import type { RateLimits } from './rate-limit.ts';
  */
 export type AuthRequirement = 'public' | 'actor' | 'tenant' | 'license';
 
-/** Membership roles, weakest first (DESIGN.md §5). */
-export const roles = ['readonly', 'member', 'admin', 'owner'] as const;
-export type Role = (typeof roles)[number];
+export type { Role };
 
 export interface Principal {
   actor: Actor;
@@ -219,7 +226,7 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
     // A license key's principal has no role: it is bound to its license, which the licensing service checks.
     if (requirement === 'tenant' || (requirement === 'license' && !isLicenseKey)) {
       const needed = request.routeOptions.config.role ?? defaultRole(request.method);
-      if (roles.indexOf(principal.role ?? 'readonly') < roles.indexOf(needed)) {
+      if (!atLeast(principal.role ?? 'readonly', needed)) {
         throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);
       }
     }

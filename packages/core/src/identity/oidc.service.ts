@@ -1,10 +1,8 @@
-import { newUuid, toPublicId } from '@atrium/contracts';
-import { withoutTenant, withUser } from '@atrium/db';
+import { withoutTenant } from '@atrium/db';
 import { createRemoteJWKSet, decodeJwt, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import { createOrganization } from '../platform/organizations.service.ts';
 import { AtriumError } from '../shared/errors.ts';
 import type { IdentityDeps } from './identity.ts';
-import { issueTokens, normalizeEmail, type TokenPair } from './sessions.service.ts';
+import { createAccount, normalizeEmail, startSession } from './sessions.service.ts';
 import * as users from './users.repository.ts';
 
 export interface TrustedIssuer {
@@ -32,67 +30,30 @@ export class OidcSignIn {
     const email = typeof claims.email === 'string' ? normalizeEmail(claims.email) : null;
     const emailVerified = claims.email_verified === true;
     const linked = await withoutTenant(deps.pool, async (tx) => {
-      const { rows } = await tx.query<{ user_id: string }>(
-        'select user_id from oidc_identities where issuer = $1 and subject = $2',
-        [issuer, subject],
-      );
-      if (rows[0]) return rows[0].user_id;
+      const known = await users.findLinkedUser(tx, issuer, subject);
+      if (known) return known;
       // Linking to an existing account needs an address the issuer vouches for; otherwise anyone could claim it.
       if (!email || !emailVerified) return null;
       const user = await users.findUserByEmail(tx, email);
       if (!user) return null;
-      await tx.query('insert into oidc_identities (issuer, subject, user_id) values ($1, $2, $3)', [
-        issuer,
-        subject,
-        user.id,
-      ]);
+      await users.linkIdentity(tx, issuer, subject, user.id);
       return user.id;
     });
-    if (linked) {
-      return withUser(deps.pool, linked, async (tx) => {
-        const [first] = await users.membershipsOf(tx, linked);
-        return issueTokens(deps, tx, { userId: linked, organizationId: first?.tenant_id ?? null, amr: ['oidc'] });
-      });
-    }
+    if (linked) return startSession(deps, linked, ['oidc']);
     if (!email || !emailVerified) {
       throw new AtriumError('unauthenticated', 'the identity provider did not vouch for an email address');
     }
-    return this.createAccount(deps, { issuer, subject, email, name: claims.name, organization });
-  }
-
-  private async createAccount(
-    deps: IdentityDeps,
-    account: {
-      issuer: string;
-      subject: string;
-      email: string;
-      name: unknown;
-      organization?: { name: string; slug?: string | undefined } | undefined;
-    },
-  ): Promise<TokenPair> {
-    const userId = newUuid();
-    const name = typeof account.name === 'string' ? account.name.slice(0, 200) : null;
-    const actor = { type: 'user' as const, id: toPublicId('user', userId) };
-    const created = await createOrganization(
-      { pool: deps.pool, actor, requestId: null },
-      {
-        name: account.organization?.name ?? `${name ?? account.email.split('@')[0]}'s organization`,
-        slug: account.organization?.slug,
-      },
-      undefined,
-      async (tx, tenantId) => {
-        await users.insertUser(tx, { id: userId, email: account.email, name, passwordHash: null, emailVerified: true });
-        await tx.query('insert into oidc_identities (issuer, subject, user_id) values ($1, $2, $3)', [
-          account.issuer,
-          account.subject,
-          userId,
-        ]);
-        await users.insertMembership(tx, tenantId, newUuid(), userId, 'owner');
-        await deps.enqueueEmail?.(tx, { template: 'welcome', to: account.email, tenantId, data: { name } });
-        return issueTokens(deps, tx, { userId, organizationId: tenantId, amr: ['oidc'] });
-      },
-    );
-    return created.extra as TokenPair;
+    const { tokens } = await createAccount(deps, {
+      email,
+      name: typeof claims.name === 'string' ? claims.name.slice(0, 200) : null,
+      passwordHash: null,
+      emailVerified: true,
+      organization,
+      amr: ['oidc'],
+      requestId: null,
+      within: (tx, userId) => users.linkIdentity(tx, issuer, subject, userId),
+    });
+    return tokens;
   }
 
   private async verify(idToken: string) {

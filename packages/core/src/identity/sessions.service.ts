@@ -60,32 +60,46 @@ export async function issueTokens(
   };
 }
 
+export interface NewAccount {
+  email: string;
+  name: string | null;
+  passwordHash: string | null;
+  emailVerified: boolean;
+  organization?: { name: string; slug?: string | undefined } | undefined;
+  /** How the person authenticated (pwd, oidc), carried into the first session. */
+  amr: string[];
+  requestId: string | null;
+  /** More work in the same transaction once the user exists (linking an external identity). */
+  within?: (tx: Tx, userId: string) => Promise<void>;
+}
+
 /**
- * Sign-up: the person, their organization (a fresh tenant) with them as owner, a welcome email queued, and a
- * session — one transaction, so a failure leaves no half-made account.
+ * A new person with their organization (a fresh tenant) and them as owner, a welcome email queued, and a
+ * session — one transaction, so a failure leaves no half-made account. Used by sign-up and by OIDC sign-in.
  */
-export async function register(deps: IdentityDeps, input: RegisterInput, requestId: string | null) {
-  const email = normalizeEmail(input.email);
-  const passwordHash = await hashPassword(input.password);
+export async function createAccount(deps: IdentityDeps, account: NewAccount) {
   const userId = newUuid();
-  const organizationName = input.organization?.name ?? `${input.name ?? email.split('@')[0]}'s organization`;
   const actor = { type: 'user' as const, id: toPublicId('user', userId) };
+  const organizationName =
+    account.organization?.name ?? `${account.name ?? account.email.split('@')[0]}'s organization`;
   try {
     const organization = await createOrganization(
-      { pool: deps.pool, actor, requestId },
-      { name: organizationName, slug: input.organization?.slug },
+      { pool: deps.pool, actor, requestId: account.requestId },
+      { name: organizationName, slug: account.organization?.slug },
       undefined,
       async (tx, tenantId) => {
-        await users.insertUser(tx, { id: userId, email, name: input.name ?? null, passwordHash, emailVerified: false });
+        const { email, name, passwordHash, emailVerified } = account;
+        await users.insertUser(tx, { id: userId, email, name, passwordHash, emailVerified });
+        await account.within?.(tx, userId);
         await users.insertMembership(tx, tenantId, newUuid(), userId, 'owner');
-        await deps.enqueueEmail?.(tx, { template: 'welcome', to: email, tenantId, data: { name: input.name ?? null } });
-        return issueTokens(deps, tx, { userId, organizationId: tenantId, amr: ['pwd'] });
+        await deps.enqueueEmail?.(tx, { template: 'welcome', to: email, tenantId, data: { name } });
+        return issueTokens(deps, tx, { userId, organizationId: tenantId, amr: account.amr });
       },
     );
     return {
-      user: { id: toPublicId('user', userId), email },
+      user: { id: toPublicId('user', userId), email: account.email },
       organization: { id: organization.body.id, slug: organization.body.slug },
-      ...(organization.extra as TokenPair),
+      tokens: organization.extra as TokenPair,
     };
   } catch (err) {
     if ((err as { constraint?: string }).constraint === 'users_email_key') {
@@ -93,6 +107,27 @@ export async function register(deps: IdentityDeps, input: RegisterInput, request
     }
     throw err;
   }
+}
+
+export async function register(deps: IdentityDeps, input: RegisterInput, requestId: string | null) {
+  const { user, organization, tokens } = await createAccount(deps, {
+    email: normalizeEmail(input.email),
+    name: input.name ?? null,
+    passwordHash: await hashPassword(input.password),
+    emailVerified: false,
+    organization: input.organization,
+    amr: ['pwd'],
+    requestId,
+  });
+  return { user, organization, ...tokens };
+}
+
+/** A session for a known person, acting in their first organization (if any). */
+export function startSession(deps: IdentityDeps, userId: string, amr: string[]): Promise<TokenPair> {
+  return withUser(deps.pool, userId, async (tx) => {
+    const [first] = await users.membershipsOf(tx, userId);
+    return issueTokens(deps, tx, { userId, organizationId: first?.tenant_id ?? null, amr });
+  });
 }
 
 export async function login(deps: IdentityDeps, input: { email: string; password: string; totp?: string | undefined }) {
@@ -105,10 +140,7 @@ export async function login(deps: IdentityDeps, input: { email: string; password
     await verifySecondFactor(deps, user, input.totp);
     amr.push('otp');
   }
-  return withUser(deps.pool, user.id, async (tx) => {
-    const [first] = await users.membershipsOf(tx, user.id);
-    return issueTokens(deps, tx, { userId: user.id, organizationId: first?.tenant_id ?? null, amr });
-  });
+  return startSession(deps, user.id, amr);
 }
 
 /**

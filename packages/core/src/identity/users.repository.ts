@@ -85,3 +85,20 @@ export async function insertMembership(tx: Tx, tenantId: string, id: string, use
     role,
   ]);
 }
+
+/** The person an external issuer's subject is linked to, if any. */
+export async function findLinkedUser(tx: Tx, issuer: string, subject: string) {
+  const { rows } = await tx.query<{ user_id: string }>(
+    'select user_id from oidc_identities where issuer = $1 and subject = $2',
+    [issuer, subject],
+  );
+  return rows[0]?.user_id ?? null;
+}
+
+export async function linkIdentity(tx: Tx, issuer: string, subject: string, userId: string) {
+  await tx.query('insert into oidc_identities (issuer, subject, user_id) values ($1, $2, $3)', [
+    issuer,
+    subject,
+    userId,
+  ]);
+}

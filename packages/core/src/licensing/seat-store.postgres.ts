@@ -1,4 +1,4 @@
-import { type Pool, type Tx, withTenant } from '@atrium/db';
+import { type Pool, type Tx, tenantStatementInOneRoundTrip, uuidLiteral, withTenant } from '@atrium/db';
 import pg from 'pg';
 import { insertJournalEntries, type JournalEntry } from './journal.repository.ts';
 import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
@@ -9,8 +9,6 @@ interface LeaseRow {
   acquired_at: Date;
   expires_at: Date;
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface AcquireRow {
   kind: 'acquired' | 'existing' | 'exhausted';
@@ -54,25 +52,21 @@ export class PostgresSeatStore implements SeatStore {
   }
 
   /**
-   * One round trip for the whole transaction: BEGIN, the tenant, license_seat_acquire (migration: locks the
-   * license row, sweeps, counts, inserts, journals) and COMMIT go as one simple-protocol message. The row lock
-   * is then held for the server-side run only, never while a busy event loop gets around to sending COMMIT —
-   * that is what bounds acquires per second for one license across all API processes. Simple protocol takes no
-   * bind parameters, so every value is checked (ids are UUIDs, numbers integers) or escaped as a literal.
+   * One round trip for the whole transaction (tenantStatementInOneRoundTrip): license_seat_acquire (migration:
+   * locks the license row, sweeps, counts, inserts, journals) runs between BEGIN and COMMIT of one message. The
+   * row lock is then held for the server-side run only, never while a busy event loop gets around to sending
+   * COMMIT — that is what bounds acquires per second for one license across all API processes.
    */
   async acquire(request: SeatRequest): Promise<AcquireOutcome> {
-    const { tenantId, licenseId, sessionId } = request;
-    for (const id of [tenantId, licenseId, sessionId]) if (!uuidPattern.test(id)) throw new Error(`not a UUID: ${id}`);
     if (!Number.isInteger(request.maxSeats) || !Number.isInteger(request.lifetimeMs)) {
       throw new Error('maxSeats and lifetimeMs must be integers');
     }
-    const fingerprint = pg.escapeLiteral(request.fingerprint);
-    const rows = await this.oneRoundTrip<AcquireRow>(
-      `begin; select set_config('app.tenant_id', '${tenantId}', true);
-       select * from license_seat_acquire('${tenantId}', '${licenseId}', '${sessionId}', ${fingerprint},
-         ${request.maxSeats}, ${request.lifetimeMs});
-       commit`,
-      2,
+    const [tenant, license, session] = [request.tenantId, request.licenseId, request.sessionId].map(uuidLiteral);
+    const rows = await tenantStatementInOneRoundTrip<AcquireRow>(
+      this.pool,
+      request.tenantId,
+      `select * from license_seat_acquire(${tenant}, ${license}, ${session}, ${pg.escapeLiteral(request.fingerprint)},
+         ${request.maxSeats}, ${request.lifetimeMs})`,
     );
     const row = rows[0] as AcquireRow;
     const expired = row.expired.map((lease) => ({
@@ -87,40 +81,22 @@ export class PostgresSeatStore implements SeatStore {
   }
 
   /**
-   * The busiest call of all: one simple-protocol message (BEGIN, tenant, UPDATE, COMMIT) like acquire, and a
-   * commit that does not wait for fsync — a heartbeat lost in a database crash only leaves the earlier expiry.
+   * The busiest call of all: one round trip like acquire, and a commit that does not wait for fsync — a
+   * heartbeat lost in a database crash only leaves the earlier expiry in place.
    */
   async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
-    const { tenantId, licenseId } = license;
-    for (const id of [tenantId, licenseId, sessionId]) if (!uuidPattern.test(id)) throw new Error(`not a UUID: ${id}`);
     if (!Number.isInteger(lifetimeMs)) throw new Error('lifetimeMs must be an integer');
-    const rows = await this.oneRoundTrip<LeaseRow>(
-      `begin; select set_config('app.tenant_id', '${tenantId}', true), set_config('synchronous_commit', 'off', true);
-       update license_leases set expires_at = clock_timestamp() + ${lifetimeMs} * interval '1 millisecond'
-       where tenant_id = '${tenantId}' and license_id = '${licenseId}' and session_id = '${sessionId}'
+    const [tenant, licenseId, session] = [license.tenantId, license.licenseId, sessionId].map(uuidLiteral);
+    const rows = await tenantStatementInOneRoundTrip<LeaseRow>(
+      this.pool,
+      license.tenantId,
+      `update license_leases set expires_at = clock_timestamp() + ${lifetimeMs} * interval '1 millisecond'
+       where tenant_id = ${tenant} and license_id = ${licenseId} and session_id = ${session}
          and expires_at > clock_timestamp()
-       returning ${leaseColumns};
-       commit`,
-      2,
+       returning ${leaseColumns}`,
+      { asyncCommit: true },
     );
     return rows[0] ? toLease(rows[0]) : null;
-  }
-
-  /** Sends a whole transaction as one message and returns the rows of its statement number `index`. */
-  private async oneRoundTrip<Row>(text: string, index: number): Promise<Row[]> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const results = (await client.query(text)) as unknown as Array<{ rows: Row[] }>;
-      return results[index]?.rows ?? [];
-    } catch (err) {
-      await client.query('rollback').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
   }
 
   release(license: LicenseRef, sessionId: string): Promise<Lease | null> {

@@ -1,3 +1,4 @@
+import { isUuid } from '@atrium/contracts';
 import { AtriumError } from './errors.ts';
 
 export interface PageRequest {
@@ -14,7 +15,7 @@ export interface Page<T> {
 export function decodeCursor(cursor: string | undefined): string | null {
   if (cursor === undefined) return null;
   const uuid = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) {
+  if (!isUuid(uuid)) {
     throw new AtriumError('validation_failed', 'cursor is not one this API returned', [
       { path: '/cursor', message: 'invalid cursor' },
     ]);
