@@ -110,10 +110,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       });
     }
   });
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-
   // The API speaks JSON only: any other body is a 415, not a string handed to the validator.
   app.removeContentTypeParser('text/plain');
   installValidators(app);
@@ -121,7 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   app.addSchema(Problem);
 
   installSecurityHeaders(app);
-  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
+  // With no browser origin configured there is nothing for CORS to allow: no plugin, no per-request hook.
+  if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

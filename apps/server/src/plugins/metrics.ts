@@ -70,7 +70,7 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, pool: Poo
   const duration = metrics.histogram('http_request_duration_seconds');
   const poolGauge = metrics.gauge('atrium_db_pool_connections');
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
@@ -78,6 +78,7 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, pool: Poo
     };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (request, reply) => {

@@ -35,7 +35,7 @@ export function toCached(row: LicenseRow): CachedLicense {
 /**
  * Licenses as the hot paths need them, cached per process (DESIGN.md §6: acquire must not pay a tenant
  * transaction for the license). A change made through this process invalidates its entry at once; other
- * processes see it within `ttlMs` (ADR 0100). Key hash → owner never changes, so it is kept until evicted.
+ * processes see it within `ttlMs` (ADR 0100). Key → owner never changes, so it is kept until evicted.
  */
 export class LicenseCache {
   private readonly pool: Pool;
@@ -53,18 +53,21 @@ export class LicenseCache {
     this.maxEntries = options.maxEntries ?? 100_000;
   }
 
+  /**
+   * The license a key opens. Known keys are found by the key itself (it is in this process's memory for the
+   * request anyway), so the hot path hashes nothing; only a key not seen yet is hashed and looked up.
+   */
   async byKey(key: string): Promise<CachedLicense | null> {
-    const hash = hashLicenseKey(key);
-    const hex = hash.toString('hex');
-    let owner = this.owners.get(hex);
+    let owner = this.owners.get(key);
     if (!owner) {
-      const row = await this.once(`key/${hex}`, () =>
+      const hash = hashLicenseKey(key);
+      const row = await this.once(`key/${hash.toString('hex')}`, () =>
         findKeyOwner((text, values) => this.pool.query(text, values), hash),
       );
       if (!row) return null;
       owner = { tenantId: row.tenant_id, licenseId: row.license_id };
       this.bound(this.owners);
-      this.owners.set(hex, owner);
+      this.owners.set(key, owner);
     }
     return this.byId(owner.tenantId, owner.licenseId);
   }

@@ -1,0 +1,41 @@
+import { HeartbeatResponse, SessionRequest } from '@atrium/contracts';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { heartbeatScript } from '../../packages/core/src/licensing/seat-store.redis.lua.ts';
+
+/**
+ * The floor of a heartbeat on this stack, measured in the same run as hello-world and Atrium: Fastify parses and
+ * validates the same body, runs the same Lua script once through ioredis (auto-pipelined, as Atrium does) and
+ * serializes the same response. No authentication, rate limiting, security headers, logging or metrics. The
+ * distance from this to Atrium's heartbeat is what Atrium itself costs; the distance from hello-world to this is
+ * what one Redis round trip and a JSON body cost.
+ */
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
+redis.defineCommand('floorHeartbeat', { numberOfKeys: 4, lua: heartbeatScript });
+const prefix = `bench:floor:${process.pid}:{lic}`;
+const keys = [`${prefix}:leases`, `${prefix}:sessions`, `${prefix}:fingerprints`, `${prefix}:ready`];
+const sessions = Array.from({ length: 2000 }, (_, i) => `ses_${String(i).padStart(64, '0')}`);
+await redis.set(keys[3] as string, '1');
+const far = Date.now() + 3_600_000;
+await redis.zadd(keys[0] as string, ...sessions.flatMap((s) => [far, s]));
+await redis.hset(keys[1] as string, ...sessions.flatMap((s) => [s, `fp\n${Date.now()}`]));
+
+type Heartbeat = (...args: Array<string | number>) => Promise<[string, string, string]>;
+const heartbeat = (redis as unknown as { floorHeartbeat: Heartbeat }).floorHeartbeat.bind(redis);
+
+const app = Fastify({ logger: false });
+app.post(
+  '/api/v1/licenses/heartbeat',
+  { schema: { body: SessionRequest, response: { 200: HeartbeatResponse } } },
+  async (request) => {
+    const { session_id } = request.body as { session_id: string };
+    const reply = await heartbeat(...keys, session_id, 360_000);
+    if (reply[0] !== 'ok') throw new Error(`no lease ${session_id}`);
+    return { expires_at: new Date(Number(reply[2])).toISOString() };
+  },
+);
+process.on('SIGTERM', async () => {
+  await redis.del(...keys);
+  process.exit(0);
+});
+await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 18602) });
