@@ -24,6 +24,7 @@ type Heartbeat = (...args: Array<string | number>) => Promise<[string, string, s
 const heartbeat = (redis as unknown as { floorHeartbeat: Heartbeat }).floorHeartbeat.bind(redis);
 
 const app = Fastify({ logger: false });
+app.get('/', async () => ({ ready: true }));
 app.post(
   '/api/v1/licenses/heartbeat',
   { schema: { body: SessionRequest, response: { 200: HeartbeatResponse } } },

@@ -10,6 +10,8 @@ if ! command -v wrk >/dev/null; then
   apt-get install -y wrk >/dev/null 2>&1 || { echo "bench: SKIPPED, wrk could not be installed"; exit 0; }
 fi
 DURATION=${DURATION:-10s}
+# The API runs with the container image's Node flags, so the RSS measured here is what a pod would show.
+IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=atrium_bench_$(date +%s)
 DB_URL="${ADMIN_URL%/*}/$DB"
@@ -43,15 +45,22 @@ measure() { # name, wrk args...
 }
 wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; cat "$WORK"/*.log 2>/dev/null | tail -5; exit 1; }
 
-log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION"
+log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION, API NODE_OPTIONS=$IMAGE_NODE_OPTIONS"
 
 PORT=18600 node bench/licensing/hello.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
 wait_up http://127.0.0.1:18600/
 measure "hello-world GET" http://127.0.0.1:18600/
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 
+# The floor of a heartbeat on this stack: Fastify, the same body and response schemas, one ioredis script call.
+printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
+PORT=18602 node bench/licensing/floor.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
+wait_up http://127.0.0.1:18602/
+SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none measure "floor heartbeat (no Atrium)" -s bench/licensing/session.lua http://127.0.0.1:18602
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+
 for store in postgres redis; do
-  env=(DATABASE_URL="$DB_URL" PORT=18601 LOG_LEVEL=warn ATRIUM_DATA_DIR="$WORK" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
+  env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT=18601 LOG_LEVEL=warn ATRIUM_DATA_DIR="$WORK" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
        ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE=100000000 ATRIUM_RATE_LIMIT_IP_PER_MINUTE=10000000 ATRIUM_REDIS_KEY_PREFIX="bench:$DB:")
   [ "$store" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)
   env "${env[@]}" node apps/server/src/cli.ts serve >"$WORK/$store.log" 2>&1 & SERVER_PID=$!; PIDS+=("$SERVER_PID")
