@@ -10,3 +10,8 @@ request = function()
   local body = '{"session_id":"' .. sessions[i] .. '"}'
   return wrk.format(method, path, { ["content-type"] = "application/json", ["authorization"] = "License " .. key }, body)
 end
+-- DELAY_MS: each connection waits this long after every response (the "half load" runs of run.sh).
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  delay = function() return pause end
+end
