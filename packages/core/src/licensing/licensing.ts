@@ -8,6 +8,7 @@ import { LeaseService, type LicensingObserver } from './leases.service.ts';
 import { LicenseCache } from './license-cache.ts';
 import { LicenseAdmin } from './licenses.service.ts';
 import type { RootSigner } from './root-signer.ts';
+import { SeatReconciler } from './seat-reconcile.service.ts';
 import { PostgresSeatStore } from './seat-store.postgres.ts';
 import { type OpenLeases, RedisSeatStore } from './seat-store.redis.ts';
 import type { LicenseRef, SeatStore } from './seat-store.ts';
@@ -87,6 +88,15 @@ export function createRedisSeatStore(parts: RedisSeatStoreParts): RedisSeatStore
     keyPrefix: parts.keyPrefix,
     loadOpenLeases: openLeasesFromJournal(parts.pool, parts.cache, parts.journal),
   });
+}
+
+/** What `atrium licenses reconcile` runs on: the Redis seat store and the journal, nothing else of licensing. */
+export function createSeatReconciler(parts: Omit<RedisSeatStoreParts, 'cache' | 'journal'>): SeatReconciler {
+  // Short-lived: each license is read once, for its lease lifetime.
+  const cache = new LicenseCache(parts.pool, { ttlMs: 0 });
+  const loadOpenLeases = openLeasesFromJournal(parts.pool, cache);
+  const store = new RedisSeatStore(parts.redis, { keyPrefix: parts.keyPrefix, loadOpenLeases });
+  return new SeatReconciler({ pool: parts.pool, store, loadOpenLeases });
 }
 
 /** Builds the licensing domain from its parts: the composition root calls this once per process. */
