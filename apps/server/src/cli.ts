@@ -67,8 +67,9 @@ async function main(command: string | undefined) {
       return;
     }
     case 'licenses': {
-      if (process.argv[3] !== 'reconcile')
+      if (process.argv[3] !== 'reconcile') {
         throw new UsageError('usage: atrium licenses reconcile [--tenant org_…] [--license lic_…]');
+      }
       const scope = reconcileScope(process.argv.slice(4));
       const database = await openDatabase(config, log, false);
       await reconcileSeats(config, database.appUrl, scope, (line) => process.stdout.write(`${line}\n`));
