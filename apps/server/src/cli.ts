@@ -1,4 +1,8 @@
+import { parseArgs } from 'node:util';
+import { fromPublicId } from '@atrium/contracts';
+import { AtriumError, type ReconcileScope } from '@atrium/core';
 import { ConfigError, loadConfig } from './config.ts';
+import { reconcileSeats } from './licensing.ts';
 import { createLogger, onShutdownSignal, openDatabase, runMigrations, startApi } from './runtime.ts';
 import { runWorkerProcess, startFlowWorker } from './worker.ts';
 
@@ -8,8 +12,14 @@ const usage = `Usage: atrium <command>
   serve     the API only (needs DATABASE_URL or DATABASE_APP_URL; run "atrium migrate" first)
   worker    flow workers only (needs DATABASE_URL or DATABASE_APP_URL); /health /ready /metrics on WORKER_PORT
   migrate   apply pending database migrations as the owner role (needs DATABASE_URL), then exit
+  licenses reconcile [--tenant org_…] [--license lic_…]
+            make the Redis seat store agree with the PostgreSQL lease journal (needs REDIS_URL and
+            DATABASE_URL or DATABASE_APP_URL): restore open leases Redis lost, drop those the journal ended
 
 Configuration comes from the environment; see README.md.`;
+
+/** A mistake in the command line: the message says what to fix; exit code 2. */
+class UsageError extends Error {}
 
 async function main(command: string | undefined) {
   const config = loadConfig();
@@ -56,10 +66,43 @@ async function main(command: string | undefined) {
       await runMigrations(config.databaseUrl, config.databaseAppPassword, log);
       return;
     }
+    case 'licenses': {
+      if (process.argv[3] !== 'reconcile') {
+        throw new UsageError('usage: atrium licenses reconcile [--tenant org_…] [--license lic_…]');
+      }
+      const scope = reconcileScope(process.argv.slice(4));
+      const database = await openDatabase(config, log, false);
+      await reconcileSeats(config, database.appUrl, scope, (line) => process.stdout.write(`${line}\n`));
+      return;
+    }
     default:
       process.stderr.write(`${usage}\n`);
       process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
+}
+
+/** `--tenant org_…` and `--license lic_…`, public ids as the API shows them. */
+function reconcileScope(args: string[]): ReconcileScope {
+  let values: { tenant?: string | undefined; license?: string | undefined };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { tenant: { type: 'string' }, license: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`atrium licenses reconcile: ${(err as Error).message}`);
+  }
+  const tenantId = values.tenant === undefined ? null : fromPublicId('organization', values.tenant);
+  if (tenantId === null && values.tenant !== undefined) {
+    throw new UsageError(`--tenant ${values.tenant} is not an organization id (org_ and 32 hex digits)`);
+  }
+  const licenseId = values.license === undefined ? null : fromPublicId('license', values.license);
+  if (licenseId === null && values.license !== undefined) {
+    throw new UsageError(`--license ${values.license} is not a license id (lic_ and 32 hex digits)`);
+  }
+  return { tenantId, licenseId };
 }
 
 function announce(publicUrl: string) {
@@ -67,7 +110,17 @@ function announce(publicUrl: string) {
 }
 
 main(process.argv[2]).catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `configuration error: ${err.message}` : err;
+  if (err instanceof UsageError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  // A not_found from a command (an unknown organization or license) is the operator's to fix, not a crash.
+  const message =
+    err instanceof ConfigError
+      ? `configuration error: ${err.message}`
+      : err instanceof AtriumError
+        ? `atrium: ${err.message}`
+        : err;
   console.error(message);
   process.exit(1);
 });

@@ -1,16 +1,19 @@
+import { toPublicId } from '@atrium/contracts';
 import {
   AwsKmsRootSigner,
   createLicensing,
+  createSeatReconciler,
   GcpKmsRootSigner,
   type Licensing,
   type LicensingObserver,
   LocalRootSigner,
+  type ReconcileScope,
   type RootSigner,
 } from '@atrium/core';
-import type { Pool } from '@atrium/db';
+import { createPool, type Pool } from '@atrium/db';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
-import type { Config } from './config.ts';
+import { Redis } from 'ioredis';
+import { type Config, ConfigError } from './config.ts';
 import type { Metrics } from './plugins/metrics.ts';
 
 /** The root key holder named by ATRIUM_SIGNER. */
@@ -62,4 +65,52 @@ export async function buildLicensing(
     observer: licensingObserver(deps.metrics),
     onBackgroundError: (err, what) => deps.log.warn({ err }, `${what} failed; will retry`),
   });
+}
+
+export interface ReconcileTotals {
+  licenses: number;
+  restored: number;
+  dropped: number;
+  live: number;
+}
+
+/**
+ * `atrium licenses reconcile`: every license in `scope` gets its Redis lease set made to agree with the
+ * PostgreSQL lease journal (SeatReconciler says how). Prints one line per license and a total.
+ */
+export async function reconcileSeats(
+  config: Config,
+  appUrl: string,
+  scope: ReconcileScope,
+  print: (line: string) => void,
+): Promise<ReconcileTotals> {
+  if (!config.redisUrl) {
+    throw new ConfigError('REDIS_URL is required: reconcile rebuilds the Redis seat store from the lease journal');
+  }
+  const pool = createPool({ connectionString: appUrl, max: 2, applicationName: 'atrium-reconcile' });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  // Connection problems surface as the failing command's error; this only keeps ioredis from logging them twice.
+  redis.on('error', () => {});
+  try {
+    const reconciler = createSeatReconciler({ pool, redis, keyPrefix: config.redisKeyPrefix });
+    const totals: ReconcileTotals = { licenses: 0, restored: 0, dropped: 0, live: 0 };
+    for (const license of await reconciler.licenses(scope)) {
+      const result = await reconciler.reconcile(license);
+      const kept = result.unjournaled > 0 ? ` (${result.unjournaled} not in the journal yet, kept)` : '';
+      print(
+        `${toPublicId('license', result.licenseId)} restored ${result.restored}, dropped ${result.dropped}, live ${result.live}${kept}`,
+      );
+      totals.licenses += 1;
+      totals.restored += result.restored;
+      totals.dropped += result.dropped;
+      totals.live += result.live;
+    }
+    print(
+      `total: ${totals.licenses} licenses, restored ${totals.restored}, dropped ${totals.dropped}, live ${totals.live}`,
+    );
+    return totals;
+  } finally {
+    await pool.end();
+    redis.disconnect();
+  }
 }

@@ -115,6 +115,43 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     expect(gone.body.code).toBe('session_not_found');
   });
 
+  it('keeps acquire metadata with the session: status shows it, the journal records it', async () => {
+    const license = await newLicense({ max_seats: 3 });
+    const metadata = { host: 'build-07', app_version: '4.2.1', cores: 8 };
+    const acquired = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: license.license_key, fingerprint: 'with-meta', metadata },
+      { tenant: org },
+    );
+    expect(acquired.status).toBe(201);
+    await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: license.license_key, fingerprint: 'without-meta' },
+      { tenant: org },
+    );
+    const status = await call(t.app, 'GET', `/api/v1/licenses/status?license_key=${license.license_key}`, undefined, {
+      tenant: org,
+    });
+    expect(status.status).toBe(200);
+    const byFingerprint = Object.fromEntries(
+      status.body.sessions.map((s: { fingerprint: string; metadata: unknown }) => [s.fingerprint, s.metadata]),
+    );
+    expect(byFingerprint).toEqual({ 'with-meta': metadata, 'without-meta': {} });
+    await t.app.licensing.journal.flush();
+    const { rows } = await t.db.owner.query(
+      "select fingerprint, metadata from license_journal where license_id = $1 and event = 'acquired' order by 1",
+      [fromPublicId('license', license.id)],
+    );
+    expect(rows).toEqual([
+      { fingerprint: 'with-meta', metadata },
+      { fingerprint: 'without-meta', metadata: {} },
+    ]);
+  });
+
   it('journals an expiry found by the per-organization sweep, with no call on the license at all', async () => {
     const license = await newLicense({ max_seats: 3, policy: { session_ttl_seconds: 1, grace_seconds: 0 } });
     const { license_key } = license;

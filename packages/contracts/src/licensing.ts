@@ -99,15 +99,29 @@ export type UpdateLicense = Static<typeof UpdateLicense>;
 
 export const Seats = Type.Object({ used: Type.Integer(), max: Type.Integer() });
 
+/**
+ * What a client says about its session (host name, app version…), kept with the lease and in the journal and
+ * shown by status. Written out rather than as Type.Record: a Record's key schema becomes the pattern `^.*$`,
+ * which bounds no key's length and lets a key with a line break skip the value schema. NUL is refused because
+ * PostgreSQL's jsonb cannot hold it.
+ */
+export const LeaseMetadata = Type.Unsafe<Record<string, string | number>>({
+  type: 'object',
+  maxProperties: 16,
+  propertyNames: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^\\u0000]*$' },
+  additionalProperties: {
+    anyOf: [{ type: 'string', maxLength: 256, pattern: '^[^\\u0000]*$' }, { type: 'number' }],
+  },
+  description: 'Up to 16 keys of 1–64 characters; values are strings of at most 256 characters, or numbers',
+  examples: [{ host: 'build-07', app_version: '4.2.1' }],
+});
+export type LeaseMetadata = Static<typeof LeaseMetadata>;
+
 export const AcquireRequest = Type.Object(
   {
     license_key: LicenseKey,
     fingerprint: Fingerprint,
-    metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 256 }), Type.Number()]), {
-        maxProperties: 16,
-      }),
-    ),
+    metadata: Type.Optional(LeaseMetadata),
   },
   { additionalProperties: false },
 );
@@ -139,6 +153,7 @@ export const LeaseView = Type.Object({
   fingerprint: Fingerprint,
   acquired_at: Timestamp,
   expires_at: Timestamp,
+  metadata: LeaseMetadata,
 });
 
 export const LicenseStatus = Type.Object({

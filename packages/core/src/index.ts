@@ -12,7 +12,12 @@ export type { JournalEntry } from './licensing/journal.repository.ts';
 export { fromSessionHandle, generateLicenseKey, hashLicenseKey, toSessionHandle } from './licensing/keys.ts';
 export type { LeaseService, LicenseCaller, LicensingObserver } from './licensing/leases.service.ts';
 export type { LicenseAdmin } from './licensing/licenses.service.ts';
-export { createLicensing, type Licensing, type LicensingOptions } from './licensing/licensing.ts';
+export {
+  createLicensing,
+  createSeatReconciler,
+  type Licensing,
+  type LicensingOptions,
+} from './licensing/licensing.ts';
 export {
   type AwsKmsClient,
   type AwsKmsCommands,
@@ -21,6 +26,11 @@ export {
   GcpKmsRootSigner,
 } from './licensing/root-signer.kms.ts';
 export { LocalRootSigner, type RootSigner } from './licensing/root-signer.ts';
+export {
+  type LicenseReconciliation,
+  type ReconcileScope,
+  SeatReconciler,
+} from './licensing/seat-reconcile.service.ts';
 export { PostgresSeatStore } from './licensing/seat-store.postgres.ts';
 export { type OpenLeases, RedisSeatStore } from './licensing/seat-store.redis.ts';
 export type { AcquireOutcome, Lease, LicenseRef, SeatStore } from './licensing/seat-store.ts';

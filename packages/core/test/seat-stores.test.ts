@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/database.ts
 import { findOpenSessions, insertJournalEntries } from '../src/licensing/journal.repository.ts';
 import { PostgresSeatStore } from '../src/licensing/seat-store.postgres.ts';
 import { RedisSeatStore } from '../src/licensing/seat-store.redis.ts';
-import type { SeatStore } from '../src/licensing/seat-store.ts';
+import type { LeaseMetadata, SeatStore } from '../src/licensing/seat-store.ts';
 
 /**
  * One suite, both seat stores (DESIGN.md §2): whatever holds the leases, seats are never over-allocated,
@@ -62,6 +62,7 @@ const stores: Array<[string, () => SeatStore]> = [
               sessionId: r.session_id,
               fingerprint: r.fingerprint,
               acquiredAtMs: r.acquired_at.getTime(),
+              metadata: r.metadata ?? {},
             })),
           };
         },
@@ -77,11 +78,18 @@ describe.each(stores)('%s seat store', (_name, make) => {
     store = make();
   });
 
-  const request = (licenseId: string, fingerprint: string, maxSeats: number, lifetimeMs = 60_000) => ({
+  const request = (
+    licenseId: string,
+    fingerprint: string,
+    maxSeats: number,
+    lifetimeMs = 60_000,
+    metadata: LeaseMetadata = {},
+  ) => ({
     tenantId,
     licenseId,
     sessionId: newUuid(),
     fingerprint,
+    metadata,
     maxSeats,
     lifetimeMs,
   });
@@ -151,6 +159,26 @@ describe.each(stores)('%s seat store', (_name, make) => {
     expect((await store.acquire(request(licenseId, 'y', 1))).kind).toBe('acquired');
   });
 
+  it('keeps the acquire metadata with the lease through heartbeat, sweep, a repeated acquire and release', async () => {
+    const licenseId = await newLicense(3);
+    const ref = { tenantId, licenseId };
+    const metadata = { host: 'build-07', cores: 8, ratio: 0.5, note: 'a "quoted"\nline, ünïcode \\ ✓' };
+    const held = await store.acquire(request(licenseId, 'meta', 3, 60_000, metadata));
+    if (held.kind !== 'acquired') throw new Error('no seat');
+    expect(held.lease.metadata).toEqual(metadata);
+    expect((await store.heartbeat(ref, held.lease.sessionId, 60_000))?.metadata).toEqual(metadata);
+    // The fingerprint's live lease is returned as it was acquired: new metadata does not replace it.
+    const again = await store.acquire(request(licenseId, 'meta', 3, 60_000, { host: 'other' }));
+    expect(again.kind === 'existing' && again.lease.metadata).toEqual(metadata);
+    await store.acquire(request(licenseId, 'plain', 3));
+    const { live } = await store.sweep(ref);
+    expect(Object.fromEntries(live.map((lease) => [lease.fingerprint, lease.metadata]))).toEqual({
+      meta: metadata,
+      plain: {},
+    });
+    expect((await store.release(ref, held.lease.sessionId))?.metadata).toEqual(metadata);
+  });
+
   it('lists live leases and drops expired ones on sweep', async () => {
     const licenseId = await newLicense(5);
     await store.acquire(request(licenseId, 'stays', 5, 60_000));
@@ -171,7 +199,14 @@ describe('redis seat store after Redis lost its data', () => {
     const now = Date.now();
     await withTenant(db.app, tenantId, (tx) =>
       insertJournalEntries(tx, tenantId, [
-        { licenseId, sessionId: held, fingerprint: 'held', event: 'acquired', occurredAtMs: now - 5000 },
+        {
+          licenseId,
+          sessionId: held,
+          fingerprint: 'held',
+          event: 'acquired',
+          occurredAtMs: now - 5000,
+          metadata: { host: 'kept', build: 42 },
+        },
         { licenseId, sessionId: released, fingerprint: 'gone', event: 'acquired', occurredAtMs: now - 4000 },
         { licenseId, sessionId: released, fingerprint: 'gone', event: 'released', occurredAtMs: now - 3000 },
       ]),
@@ -180,9 +215,18 @@ describe('redis seat store after Redis lost its data', () => {
     expect(await redis.exists(...store.keys(licenseId))).toBe(0);
     const renewed = await store.heartbeat({ tenantId, licenseId }, held, 60_000);
     expect(renewed?.fingerprint).toBe('held');
+    expect(renewed?.metadata).toEqual({ host: 'kept', build: 42 });
     const outcomes = await Promise.all(
       ['n1', 'n2', 'n3'].map((fp) =>
-        store.acquire({ tenantId, licenseId, sessionId: newUuid(), fingerprint: fp, maxSeats: 2, lifetimeMs: 60_000 }),
+        store.acquire({
+          tenantId,
+          licenseId,
+          sessionId: newUuid(),
+          fingerprint: fp,
+          metadata: {},
+          maxSeats: 2,
+          lifetimeMs: 60_000,
+        }),
       ),
     );
     expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);

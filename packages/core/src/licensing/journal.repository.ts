@@ -1,5 +1,6 @@
 import { newUuid } from '@atrium/contracts';
 import type { Tx } from '@atrium/db';
+import type { LeaseMetadata } from './seat-store.ts';
 
 export type JournalEvent = 'acquired' | 'released' | 'expired' | 'denied';
 
@@ -9,6 +10,8 @@ export interface JournalEntry {
   fingerprint: string | null;
   event: JournalEvent;
   occurredAtMs: number;
+  /** The acquire's metadata, on 'acquired' entries: a rebuild of Redis restores it with the lease. */
+  metadata?: LeaseMetadata | null;
 }
 
 /** One multi-row insert for any number of entries of one tenant. */
@@ -23,12 +26,13 @@ export async function insertJournalEntries(tx: Tx, tenantId: string, entries: Jo
       entry.fingerprint,
       entry.event,
       new Date(entry.occurredAtMs).toISOString(),
+      entry.metadata ? JSON.stringify(entry.metadata) : null,
     );
-    const b = i * 6;
-    return `($1, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7})`;
+    const b = i * 7;
+    return `($1, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`;
   });
   await tx.query(
-    `insert into license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
+    `insert into license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at, metadata)
      values ${tuples.join(', ')}`,
     [tenantId, ...values],
   );
@@ -39,8 +43,13 @@ export async function insertJournalEntries(tx: Tx, tenantId: string, entries: Jo
  * data (ADR 0100). Heartbeats are not journaled, so the caller gives each a fresh lifetime.
  */
 export async function findOpenSessions(tx: Tx, tenantId: string, licenseId: string) {
-  const { rows } = await tx.query<{ session_id: string; fingerprint: string; acquired_at: Date }>(
-    `select a.session_id, a.fingerprint, a.occurred_at as acquired_at
+  const { rows } = await tx.query<{
+    session_id: string;
+    fingerprint: string;
+    acquired_at: Date;
+    metadata: LeaseMetadata | null;
+  }>(
+    `select a.session_id, a.fingerprint, a.occurred_at as acquired_at, a.metadata
      from license_journal a
      where a.tenant_id = $1 and a.license_id = $2 and a.event = 'acquired'
        and not exists (
@@ -51,4 +60,15 @@ export async function findOpenSessions(tx: Tx, tenantId: string, licenseId: stri
     [tenantId, licenseId],
   );
   return rows;
+}
+
+/** Which of `sessionIds` the journal says were released or expired. */
+export async function findEndedSessions(tx: Tx, tenantId: string, licenseId: string, sessionIds: string[]) {
+  if (sessionIds.length === 0) return [];
+  const { rows } = await tx.query<{ session_id: string }>(
+    `select distinct session_id from license_journal
+     where tenant_id = $1 and license_id = $2 and session_id = any($3::uuid[]) and event in ('released', 'expired')`,
+    [tenantId, licenseId, sessionIds],
+  );
+  return rows.map((row) => row.session_id);
 }

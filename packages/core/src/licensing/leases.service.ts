@@ -98,6 +98,7 @@ export class LeaseService {
         licenseId: license.id,
         sessionId,
         fingerprint: input.fingerprint,
+        metadata: input.metadata ?? {},
         maxSeats: license.maxSeats,
         lifetimeMs: license.lifetimeMs,
       }),
@@ -206,6 +207,7 @@ export class LeaseService {
         fingerprint: lease.fingerprint,
         acquired_at: new Date(lease.acquiredAtMs).toISOString(),
         expires_at: new Date(lease.expiresAtMs).toISOString(),
+        metadata: lease.metadata,
       })),
     };
   }
@@ -355,6 +357,7 @@ export class LeaseService {
       fingerprint: lease.fingerprint,
       event,
       occurredAtMs: atMs,
+      metadata: event === 'acquired' ? lease.metadata : null,
     });
   }
 

@@ -8,9 +8,10 @@ import { LeaseService, type LicensingObserver } from './leases.service.ts';
 import { LicenseCache } from './license-cache.ts';
 import { LicenseAdmin } from './licenses.service.ts';
 import type { RootSigner } from './root-signer.ts';
+import { SeatReconciler } from './seat-reconcile.service.ts';
 import { PostgresSeatStore } from './seat-store.postgres.ts';
 import { type OpenLeases, RedisSeatStore } from './seat-store.redis.ts';
-import type { SeatStore } from './seat-store.ts';
+import type { LicenseRef, SeatStore } from './seat-store.ts';
 import { type SigningAlgorithm, SigningKeyRing } from './signing-keys.ts';
 import { TokenIssuer } from './tokens.ts';
 
@@ -44,6 +45,60 @@ export interface Licensing {
   close(): Promise<void>;
 }
 
+/**
+ * The journal's open leases of a license, each with the license's lifetime: what the Redis seat store rebuilds
+ * a lost lease set from. `journal`, when given, is flushed first: what it still holds belongs in the journal
+ * before the journal is read back.
+ */
+export function openLeasesFromJournal(
+  pool: Pool,
+  cache: LicenseCache,
+  journal?: BatchWriter<JournalEntry>,
+): (license: LicenseRef) => Promise<OpenLeases> {
+  return async (license) => {
+    await journal?.flush();
+    const cached = await cache.byId(license.tenantId, license.licenseId);
+    const rows = await withTenant(pool, license.tenantId, (tx) =>
+      findOpenSessions(tx, license.tenantId, license.licenseId),
+    );
+    return {
+      lifetimeMs: cached?.lifetimeMs ?? 360_000,
+      leases: rows.map((row) => ({
+        sessionId: row.session_id,
+        fingerprint: row.fingerprint,
+        acquiredAtMs: row.acquired_at.getTime(),
+        metadata: row.metadata ?? {},
+      })),
+    };
+  };
+}
+
+export interface RedisSeatStoreParts {
+  redis: Redis;
+  keyPrefix: string;
+  pool: Pool;
+  cache: LicenseCache;
+  /** This process's journal writer, flushed before the journal is read (Default: none, e.g. a CLI command). */
+  journal?: BatchWriter<JournalEntry>;
+}
+
+/** The Redis seat store, rebuilding a lost lease set from the journal: the API and `licenses reconcile` share it. */
+export function createRedisSeatStore(parts: RedisSeatStoreParts): RedisSeatStore {
+  return new RedisSeatStore(parts.redis, {
+    keyPrefix: parts.keyPrefix,
+    loadOpenLeases: openLeasesFromJournal(parts.pool, parts.cache, parts.journal),
+  });
+}
+
+/** What `atrium licenses reconcile` runs on: the Redis seat store and the journal, nothing else of licensing. */
+export function createSeatReconciler(parts: Omit<RedisSeatStoreParts, 'cache' | 'journal'>): SeatReconciler {
+  // Short-lived: each license is read once, for its lease lifetime.
+  const cache = new LicenseCache(parts.pool, { ttlMs: 0 });
+  const loadOpenLeases = openLeasesFromJournal(parts.pool, cache);
+  const store = new RedisSeatStore(parts.redis, { keyPrefix: parts.keyPrefix, loadOpenLeases });
+  return new SeatReconciler({ pool: parts.pool, store, loadOpenLeases });
+}
+
 /** Builds the licensing domain from its parts: the composition root calls this once per process. */
 export async function createLicensing(options: LicensingOptions): Promise<Licensing> {
   const { pool } = options;
@@ -62,25 +117,7 @@ export async function createLicensing(options: LicensingOptions): Promise<Licens
     onError: (err) => onError(err, 'audit write'),
   });
   const store: SeatStore = options.redis
-    ? new RedisSeatStore(options.redis, {
-        keyPrefix: options.redisKeyPrefix ?? '',
-        loadOpenLeases: async (license): Promise<OpenLeases> => {
-          // What is still in the batch writer belongs in the journal before it is read back.
-          await journal.flush();
-          const cached = await cache.byId(license.tenantId, license.licenseId);
-          const rows = await withTenant(pool, license.tenantId, (tx) =>
-            findOpenSessions(tx, license.tenantId, license.licenseId),
-          );
-          return {
-            lifetimeMs: cached?.lifetimeMs ?? 360_000,
-            leases: rows.map((row) => ({
-              sessionId: row.session_id,
-              fingerprint: row.fingerprint,
-              acquiredAtMs: row.acquired_at.getTime(),
-            })),
-          };
-        },
-      })
+    ? createRedisSeatStore({ redis: options.redis, keyPrefix: options.redisKeyPrefix ?? '', pool, cache, journal })
     : new PostgresSeatStore(pool);
   const ring = new SigningKeyRing({
     pool,

@@ -1,13 +1,14 @@
 import { type Pool, type Tx, tenantStatementInOneRoundTrip, uuidLiteral, withTenant } from '@atrium/db';
 import pg from 'pg';
 import { insertJournalEntries, type JournalEntry } from './journal.repository.ts';
-import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
+import type { AcquireOutcome, Lease, LeaseMetadata, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
 
 interface LeaseRow {
   session_id: string;
   fingerprint: string;
   acquired_at: Date;
   expires_at: Date;
+  metadata: LeaseMetadata | null;
 }
 
 interface AcquireRow {
@@ -16,11 +17,18 @@ interface AcquireRow {
   fingerprint: string | null;
   acquired_at: Date | null;
   expires_at: Date | null;
+  metadata: LeaseMetadata | null;
   used: number;
-  expired: Array<{ session_id: string; fingerprint: string; acquired_at: string; expires_at: string }>;
+  expired: Array<{
+    session_id: string;
+    fingerprint: string;
+    acquired_at: string;
+    expires_at: string;
+    metadata?: LeaseMetadata | null;
+  }>;
 }
 
-const leaseColumns = 'session_id, fingerprint, acquired_at, expires_at';
+const leaseColumns = 'session_id, fingerprint, acquired_at, expires_at, metadata';
 
 function toLease(row: LeaseRow): Lease {
   return {
@@ -28,11 +36,20 @@ function toLease(row: LeaseRow): Lease {
     fingerprint: row.fingerprint,
     acquiredAtMs: row.acquired_at.getTime(),
     expiresAtMs: row.expires_at.getTime(),
+    metadata: row.metadata ?? {},
   };
 }
 
+/** Release and expiry entries; the acquire's entry, the one that carries metadata, is written by the migration's function. */
 function journal(licenseId: string, event: JournalEntry['event'], lease: Lease, atMs: number): JournalEntry {
-  return { licenseId, sessionId: lease.sessionId, fingerprint: lease.fingerprint, event, occurredAtMs: atMs };
+  return {
+    licenseId,
+    sessionId: lease.sessionId,
+    fingerprint: lease.fingerprint,
+    event,
+    occurredAtMs: atMs,
+    metadata: null,
+  };
 }
 
 /**
@@ -66,7 +83,7 @@ export class PostgresSeatStore implements SeatStore {
       this.pool,
       request.tenantId,
       `select * from license_seat_acquire(${tenant}, ${license}, ${session}, ${pg.escapeLiteral(request.fingerprint)},
-         ${request.maxSeats}, ${request.lifetimeMs})`,
+         ${request.maxSeats}, ${request.lifetimeMs}, ${pg.escapeLiteral(JSON.stringify(request.metadata))}::jsonb)`,
     );
     const row = rows[0] as AcquireRow;
     const expired = row.expired.map((lease) => ({
@@ -74,6 +91,7 @@ export class PostgresSeatStore implements SeatStore {
       fingerprint: lease.fingerprint,
       acquiredAtMs: Date.parse(lease.acquired_at),
       expiresAtMs: Date.parse(lease.expires_at),
+      metadata: lease.metadata ?? {},
     }));
     if (row.kind === 'exhausted') return { kind: 'exhausted', used: row.used, expired };
     const lease = toLease(row as LeaseRow);

@@ -2,7 +2,8 @@
  * The Redis seat scripts. All keys of one license share the hash tag `{lic:<id>}`, so every script touches one
  * slot and runs on Redis Cluster. Keys:
  *   1 leases        sorted set  session → expiry (ms, Redis clock)
- *   2 sessions      hash        session → "<fingerprint>\n<acquired ms>"
+ *   2 sessions      hash        session → "<fingerprint>\n<acquired ms>\n<metadata JSON>" (a lease written
+ *                               before metadata was kept has no third line)
  *   3 fingerprints  hash        fingerprint → session (one live lease per fingerprint)
  *   4 ready         string      present once the set was built (or rebuilt from the journal, ADR 0100)
  * Time comes from Redis TIME so that every API process agrees on it (Redis 7 replicates script effects).
@@ -34,7 +35,7 @@ if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
 
 const ready = `if redis.call('EXISTS', KEYS[4]) == 0 then return {'missing'} end`;
 
-/** ARGV: session, fingerprint, max seats, lifetime ms. */
+/** ARGV: session, fingerprint, max seats, lifetime ms, metadata JSON (one line: JSON escapes line breaks). */
 export const acquireScript = `${ready}${now}${sweep}
 local expires = now + tonumber(ARGV[4])
 local held = redis.call('HGET', KEYS[3], ARGV[2])
@@ -47,7 +48,7 @@ if held then
 end
 local used = redis.call('ZCARD', KEYS[1])
 if used >= tonumber(ARGV[3]) then return {'exhausted', '', '', '', used, expired} end
-local info = ARGV[2] .. '\\n' .. now
+local info = ARGV[2] .. '\\n' .. now .. '\\n' .. ARGV[5]
 redis.call('ZADD', KEYS[1], expires, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], info)
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
@@ -87,17 +88,51 @@ end
 return {'ok', expired, live}
 `;
 
-/** ARGV: lifetime ms, then triples session, fingerprint, acquired ms. Adds what is missing, marks the set ready. */
-export const restoreScript = `${now}
+/**
+ * Adds the journal's open leases (quadruples session, fingerprint, acquired ms, metadata JSON from ARGV[first])
+ * that the set lacks, with a fresh lifetime of ARGV[1] ms (heartbeats are not journaled), and marks the set ready.
+ */
+const addOpen = `
+local restored = 0
 local expires = now + tonumber(ARGV[1])
-for i = 2, #ARGV, 3 do
+for i = first, #ARGV, 4 do
   local s, fp = ARGV[i], ARGV[i + 1]
   if not redis.call('HGET', KEYS[3], fp) and not redis.call('ZSCORE', KEYS[1], s) then
     redis.call('ZADD', KEYS[1], expires, s)
-    redis.call('HSET', KEYS[2], s, fp .. '\\n' .. ARGV[i + 2])
+    redis.call('HSET', KEYS[2], s, fp .. '\\n' .. ARGV[i + 2] .. '\\n' .. ARGV[i + 3])
     redis.call('HSET', KEYS[3], fp, s)
+    restored = restored + 1
   end
 end
 redis.call('SET', KEYS[4], '1')
-return 'ok'
+`;
+
+/** ARGV: lifetime ms, then the open leases' quadruples. Returns how many leases it added. */
+export const restoreScript = `${now}
+local first = 2
+${addOpen}
+return restored
+`;
+
+/**
+ * ARGV: lifetime ms, n, n sessions the journal says ended, then the open leases' quadruples. Drops the ended
+ * sessions, adds the open leases the set lacks; returns restored, dropped and the live count.
+ */
+export const reconcileScript = `${now}
+local dropped = 0
+local n = tonumber(ARGV[2])
+for i = 3, 2 + n do
+  local s = ARGV[i]
+  local removed = redis.call('ZREM', KEYS[1], s)
+  local info = redis.call('HGET', KEYS[2], s)
+  if info then
+    local fp = string.sub(info, 1, string.find(info, '\\n', 1, true) - 1)
+    if redis.call('HGET', KEYS[3], fp) == s then redis.call('HDEL', KEYS[3], fp) end
+    redis.call('HDEL', KEYS[2], s)
+  end
+  if removed == 1 or info then dropped = dropped + 1 end
+end
+local first = 3 + n
+${addOpen}
+return {restored, dropped, redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')}
 `;

@@ -1,11 +1,28 @@
 import type { Redis } from 'ioredis';
-import { acquireScript, heartbeatScript, releaseScript, restoreScript, sweepScript } from './seat-store.redis.lua.ts';
-import type { AcquireOutcome, Lease, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
+import {
+  acquireScript,
+  heartbeatScript,
+  reconcileScript,
+  releaseScript,
+  restoreScript,
+  sweepScript,
+} from './seat-store.redis.lua.ts';
+import type { AcquireOutcome, Lease, LeaseMetadata, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
 
 /** What the journal says a license's lease set held, for rebuilding it after Redis lost its data. */
 export interface OpenLeases {
-  leases: Array<{ sessionId: string; fingerprint: string; acquiredAtMs: number }>;
+  leases: Array<{ sessionId: string; fingerprint: string; acquiredAtMs: number; metadata: LeaseMetadata }>;
   lifetimeMs: number;
+}
+
+/** What `reconcile` changed in one license's lease set. */
+export interface Reconciliation {
+  /** Journal-open leases the set lacked, added back. */
+  restored: number;
+  /** Leases the journal says were released or expired, removed. */
+  dropped: number;
+  /** Leases live in the set afterwards. */
+  live: number;
 }
 
 export interface RedisSeatStoreOptions {
@@ -22,16 +39,19 @@ interface SeatCommands {
   atriumSeatHeartbeat(...args: Array<string | number>): Promise<ScriptReply>;
   atriumSeatRelease(...args: Array<string | number>): Promise<ScriptReply>;
   atriumSeatSweep(...args: Array<string | number>): Promise<ScriptReply>;
-  atriumSeatRestore(...args: Array<string | number>): Promise<string>;
+  atriumSeatRestore(...args: Array<string | number>): Promise<number>;
+  atriumSeatReconcile(...args: Array<string | number>): Promise<[number, number, number]>;
 }
 
+/** `<fingerprint>\n<acquired ms>\n<metadata JSON>`; a lease stored before metadata was kept has no third line. */
 function parseInfo(sessionId: string, info: string, expires: string): Lease {
-  const cut = info.indexOf('\n');
+  const [fingerprint = '', acquired = '0', metadata] = info.split('\n', 3);
   return {
     sessionId,
-    fingerprint: info.slice(0, cut),
-    acquiredAtMs: Number(info.slice(cut + 1)),
+    fingerprint,
+    acquiredAtMs: Number(acquired),
     expiresAtMs: Number(expires),
+    metadata: metadata ? (JSON.parse(metadata) as LeaseMetadata) : {},
   };
 }
 
@@ -63,6 +83,7 @@ export class RedisSeatStore implements SeatStore {
       atriumSeatRelease: releaseScript,
       atriumSeatSweep: sweepScript,
       atriumSeatRestore: restoreScript,
+      atriumSeatReconcile: reconcileScript,
     };
     for (const [name, lua] of Object.entries(commands)) redis.defineCommand(name, { numberOfKeys: 4, lua });
     this.redis = redis as Redis & SeatCommands;
@@ -83,6 +104,7 @@ export class RedisSeatStore implements SeatStore {
         request.fingerprint,
         request.maxSeats,
         request.lifetimeMs,
+        JSON.stringify(request.metadata),
       ),
     );
     const [kind, session, info, expires, used, expired] = reply as [string, string, string, string, number, unknown];
@@ -129,10 +151,38 @@ export class RedisSeatStore implements SeatStore {
     return again;
   }
 
+  /** Adds the journal's open leases the set lacks and marks it ready; returns how many it added. */
   async restore(license: LicenseRef): Promise<number> {
     const open = await this.loadOpenLeases(license);
-    const args = open.leases.flatMap((lease) => [lease.sessionId, lease.fingerprint, lease.acquiredAtMs]);
-    await this.redis.atriumSeatRestore(...this.keys(license.licenseId), open.lifetimeMs, ...args);
-    return open.leases.length;
+    return this.redis.atriumSeatRestore(...this.keys(license.licenseId), open.lifetimeMs, ...quadruples(open));
   }
+
+  /** The sessions in the license's set right now, live or not yet swept. */
+  sessionIds(license: LicenseRef): Promise<string[]> {
+    return this.redis.zrange(this.keys(license.licenseId)[0], '0', '-1');
+  }
+
+  /**
+   * Makes the set agree with the journal in one atomic step: drops the `ended` sessions (the journal has their
+   * release or expiry), adds the `open` leases it lacks, marks it ready. Sessions in neither list are left alone.
+   */
+  async reconcile(license: LicenseRef, open: OpenLeases, ended: string[]): Promise<Reconciliation> {
+    const [restored, dropped, live] = await this.redis.atriumSeatReconcile(
+      ...this.keys(license.licenseId),
+      open.lifetimeMs,
+      ended.length,
+      ...ended,
+      ...quadruples(open),
+    );
+    return { restored, dropped, live };
+  }
+}
+
+function quadruples(open: OpenLeases): Array<string | number> {
+  return open.leases.flatMap((lease) => [
+    lease.sessionId,
+    lease.fingerprint,
+    lease.acquiredAtMs,
+    JSON.stringify(lease.metadata),
+  ]);
 }

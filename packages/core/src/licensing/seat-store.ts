@@ -3,11 +3,15 @@
  * expired leases and adds the new one only while the live count is below max_seats, in one atomic step
  * (DESIGN.md §1). Two implementations run the same test suite: PostgreSQL (embedded default) and Redis (scaled).
  */
+/** What the client sent with its acquire (validated by the contract's LeaseMetadata); `{}` when nothing. */
+export type LeaseMetadata = Record<string, string | number>;
+
 export interface Lease {
   sessionId: string;
   fingerprint: string;
   acquiredAtMs: number;
   expiresAtMs: number;
+  metadata: LeaseMetadata;
 }
 
 export interface SeatRequest {
@@ -15,6 +19,8 @@ export interface SeatRequest {
   licenseId: string;
   sessionId: string;
   fingerprint: string;
+  /** Kept with a new lease; a fingerprint's existing lease keeps the metadata it was acquired with. */
+  metadata: LeaseMetadata;
   maxSeats: number;
   /** TTL + grace: how long the lease lives without a heartbeat. */
   lifetimeMs: number;

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { fromPublicId } from '@atrium/contracts';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
+import { tenantSnapshot } from '../../../test/snapshot.ts';
+
+/** Bad acquire metadata is a 400 problem document on both seat stores, and no seat, row or Redis key changes. */
+
+const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+const redisPrefix = `test:${randomBytes(4).toString('hex')}:`;
+afterAll(async () => {
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+const modes: Array<[string, () => Promise<TestApp>]> = [
+  ['postgres', () => createTestApp({ journalFlushIntervalMs: 10 })],
+  ['redis', () => createTestApp({ journalFlushIntervalMs: 10, redisKeyPrefix: redisPrefix }, { redis })],
+];
+
+const tooManyKeys = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]));
+
+const badMetadata: Array<[string, unknown]> = [
+  ['more than 16 keys', tooManyKeys],
+  ['a key longer than 64 characters', { ['k'.repeat(65)]: 'v' }],
+  ['an empty key', { '': 'v' }],
+  ['a string value longer than 256 characters', { note: 'v'.repeat(257) }],
+  ['a nested object', { nested: { a: 1 } }],
+  ['an array value', { list: [1, 2] }],
+  ['a boolean value', { flag: true }],
+  ['a null value', { gone: null }],
+  ['a key with a line break and an object value', { 'a\nb': { a: 1 } }],
+  ['a NUL character', { note: 'a\u0000b' }],
+  ['an array instead of an object', ['a']],
+];
+
+describe.each(modes)('acquire metadata on the %s seat store', (_mode, make) => {
+  let t: TestApp;
+  let org: string;
+  let licenseKey: string;
+  beforeAll(async () => {
+    t = await make();
+    org = await createOrganization(t.app, 'Metadata');
+    const created = await call(t.app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant: org });
+    licenseKey = created.body.license_key;
+    // One live lease, so the Redis lease set exists and must stay as it is.
+    const held = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: licenseKey, fingerprint: 'held', metadata: { host: 'a' } },
+      { tenant: org },
+    );
+    expect(held.status).toBe(201);
+    await t.app.licensing.journal.flush();
+  });
+  afterAll(() => t.close());
+
+  async function redisState() {
+    // Seat keys only: the shared rate limiter counts every request under the same prefix.
+    const keys = (await redis.keys(`${redisPrefix}{lic:*`)).sort();
+    return Promise.all(keys.map(async (key) => [key, await redis.dump(key)]));
+  }
+
+  it.each(badMetadata)('refuses %s with 400 and changes nothing', async (_case, metadata) => {
+    const tenantId = fromPublicId('organization', org) as string;
+    const before = await tenantSnapshot(t.db.owner, tenantId);
+    const redisBefore = await redisState();
+    const response = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: licenseKey, fingerprint: 'new', metadata },
+      { tenant: org },
+    );
+    expect(response.status, JSON.stringify(response.body)).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect(response.body.errors?.[0]?.path).toMatch(/^\/body\/metadata/);
+    await t.app.licensing.journal.flush();
+    expect(await tenantSnapshot(t.db.owner, tenantId)).toEqual(before);
+    expect(await redisState()).toEqual(redisBefore);
+  });
+
+  it('accepts the largest metadata the contract allows', async () => {
+    const largest = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`${i}`.padStart(64, 'k'), i % 2 ? 'v'.repeat(256) : i]),
+    );
+    const response = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: licenseKey, fingerprint: 'largest', metadata: largest },
+      { tenant: org },
+    );
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    const status = await call(t.app, 'GET', `/api/v1/licenses/status?license_key=${licenseKey}`, undefined, {
+      tenant: org,
+    });
+    const session = status.body.sessions.find((s: { fingerprint: string }) => s.fingerprint === 'largest');
+    expect(session.metadata).toEqual(largest);
+  });
+});
