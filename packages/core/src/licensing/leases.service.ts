@@ -143,16 +143,16 @@ export class LeaseService {
 
   async heartbeat(caller: LicenseCaller, session: { session_id?: string; token?: string }): Promise<HeartbeatResponse> {
     const { license, sessionId } = await this.resolveSession(caller, session);
-    const lease = await this.timed('heartbeat', () =>
+    const expiresAtMs = await this.timed('heartbeat', () =>
       this.deps.store.heartbeat(ref(license), sessionId, license.lifetimeMs),
     );
-    if (!lease) {
+    if (expiresAtMs === null) {
       this.observer.operation('heartbeat', 'session_not_found');
       throw sessionNotFound();
     }
     this.observer.operation('heartbeat', 'ok');
     this.touch(license);
-    return { expires_at: new Date(lease.expiresAtMs).toISOString() };
+    return { expires_at: new Date(expiresAtMs).toISOString() };
   }
 
   async release(caller: LicenseCaller, session: { session_id?: string; token?: string }): Promise<void> {

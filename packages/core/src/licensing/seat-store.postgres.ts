@@ -102,19 +102,19 @@ export class PostgresSeatStore implements SeatStore {
    * The busiest call of all: one round trip like acquire, and a commit that does not wait for fsync — a
    * heartbeat lost in a database crash only leaves the earlier expiry in place.
    */
-  async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
+  async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<number | null> {
     if (!Number.isInteger(lifetimeMs)) throw new Error('lifetimeMs must be an integer');
     const [tenant, licenseId, session] = [license.tenantId, license.licenseId, sessionId].map(uuidLiteral);
-    const rows = await tenantStatementInOneRoundTrip<LeaseRow>(
+    const rows = await tenantStatementInOneRoundTrip<{ expires_at: Date }>(
       this.pool,
       license.tenantId,
       `update license_leases set expires_at = clock_timestamp() + ${lifetimeMs} * interval '1 millisecond'
        where tenant_id = ${tenant} and license_id = ${licenseId} and session_id = ${session}
          and expires_at > clock_timestamp()
-       returning ${leaseColumns}`,
+       returning expires_at`,
       { asyncCommit: true },
     );
-    return rows[0] ? toLease(rows[0]) : null;
+    return rows[0] ? rows[0].expires_at.getTime() : null;
   }
 
   release(license: LicenseRef, sessionId: string): Promise<Lease | null> {

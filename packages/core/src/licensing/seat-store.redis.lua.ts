@@ -55,13 +55,13 @@ redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
 return {'acquired', ARGV[1], info, tostring(expires), used + 1, expired}
 `;
 
-/** ARGV: session, lifetime ms. Only a live lease is extended. */
+/** ARGV: session, lifetime ms. Only a live lease is extended; returns its new expiry. */
 export const heartbeatScript = `${ready}${now}
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) <= now then return {'gone'} end
 local expires = now + tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[1])
-return {'ok', redis.call('HGET', KEYS[2], ARGV[1]), tostring(expires)}
+return {'ok', tostring(expires)}
 `;
 
 /** ARGV: session. Returns the lease's info, its expiry and the time, or 'gone'. */

@@ -115,10 +115,9 @@ export class RedisSeatStore implements SeatStore {
     throw new Error(`seat script answered ${kind}`);
   }
 
-  async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null> {
+  async heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<number | null> {
     const reply = await this.run(license, (keys) => this.redis.atriumSeatHeartbeat(...keys, sessionId, lifetimeMs));
-    if (reply[0] !== 'ok') return null;
-    return parseInfo(sessionId, reply[1] as string, reply[2] as string);
+    return reply[0] === 'ok' ? Number(reply[1]) : null;
   }
 
   async release(license: LicenseRef, sessionId: string): Promise<Lease | null> {

@@ -45,8 +45,11 @@ export interface SeatStore {
    */
   readonly journalsItself: boolean;
   acquire(request: SeatRequest): Promise<AcquireOutcome>;
-  /** Extends a live lease; null when it expired or was released (a heartbeat never resurrects a lease). */
-  heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<Lease | null>;
+  /**
+   * Extends a live lease and returns its new expiry (ms); null when it expired or was released (a heartbeat never
+   * resurrects a lease). Only the expiry: the busiest call of all reads nothing else of the lease.
+   */
+  heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<number | null>;
   /** Drops a lease; null when there was none (release is idempotent). */
   release(license: LicenseRef, sessionId: string): Promise<Lease | null>;
   /** Drops expired leases and returns the live ones: what status shows and the reaper calls. */
