@@ -24,7 +24,22 @@ declare
   v_expired jsonb;
   v_used integer;
   v_lease public.license_leases;
+  v_live integer;
+  v_stale integer;
+  v_mine boolean;
 begin
+  -- A full license answers at once instead of queueing for its lock (a crowd of machines at a full license must
+  -- not hold the pool's connections): when, as of this statement's snapshot, live leases fill every seat, none has
+  -- expired and this fingerprint holds none, the locked path below could only answer 'exhausted' too.
+  select count(*) filter (where l.expires_at > v_now)::int, count(*) filter (where l.expires_at <= v_now)::int,
+         coalesce(bool_or(l.fingerprint = p_fingerprint), false)
+    into v_live, v_stale, v_mine
+    from public.license_leases l where l.tenant_id = p_tenant and l.license_id = p_license;
+  if v_live >= p_max and v_stale = 0 and not v_mine then
+    return query select 'exhausted'::text, null::uuid, null::text, null::timestamptz, null::timestamptz,
+                        null::jsonb, v_live, '[]'::jsonb;
+    return;
+  end if;
   perform 1 from public.licenses l where l.tenant_id = p_tenant and l.id = p_license for update;
   if not found then
     raise exception 'license % not found', p_license using errcode = 'P0002';
