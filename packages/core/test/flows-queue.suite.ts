@@ -98,11 +98,16 @@ export function queueBackendSuite(backend: BackendName) {
       defineFlow({
         id: 'test.drain',
         version: 1,
-        // The first attempt runs until its worker drains; the attempt after the hand-back finishes at once.
-        run: (ctx) =>
-          ctx.attempt > 1
-            ? Promise.resolve({ attempt: ctx.attempt })
-            : new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+        // Two attempts allowed, a minute of backoff. The first attempt runs until its worker drains; the second
+        // fails; the third succeeds: only possible if the handed-back attempt did not count.
+        retry: { maxAttempts: 2, initialDelayMs: 60_000, maxDelayMs: 60_000 },
+        run: async (ctx) => {
+          if (ctx.attempt === 1) {
+            return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+          }
+          if (ctx.attempt === 2) throw new Error('flaky after the hand-back');
+          return { attempt: ctx.attempt };
+        },
       }),
       defineFlow({
         id: 'test.blocked',
@@ -267,18 +272,41 @@ export function queueBackendSuite(backend: BackendName) {
       for (const id of ids) await h.waitFor(c, id, ['succeeded']);
     });
 
-    it('hands a running run back when its worker drains, and another worker finishes it', async () => {
+    it('hands a running run back when its worker drains, at once and uncounted, and another worker finishes it', async () => {
       const runId = await h.enqueue(tenant, 'test.drain');
       await h.waitFor(tenant, runId, ['running']);
-      const second = await h.worker(flows, { concurrency: 8, workerId: 'second-worker' });
       await first.stop(100);
-      expect(await h.waitFor(tenant, runId, ['succeeded'])).toMatchObject({ output: { attempt: 2 } });
-      const { rows } = await h.db.owner.query(
-        'select status, worker_id from flow_attempts where run_id = $1 order by number',
+      // Handed back, not lost: waiting again right away (its readiness is not moved into the future), unleased.
+      const { rows: queued } = await h.db.owner.query(
+        'select ready_at <= now() as ready, lease_token from flow_queue where run_id = $1',
         [runId],
       );
-      expect(rows.map((row) => row.status)).toEqual(['lost', 'succeeded']);
-      expect(rows[1].worker_id).toBe(second.workerId);
+      expect(queued).toEqual([{ ready: true, lease_token: null }]);
+      expect(await h.run(tenant, runId)).toMatchObject({ status: 'queued', attempts: 1 });
+      const second = await h.worker(flows, { concurrency: 8, workerId: 'second-worker' });
+      // Attempt 2 fails; with maxAttempts 2 the run is retried, not dead: the handed-back attempt did not count.
+      // Its backoff is a minute: move it to now, as if that minute had passed.
+      const until = Date.now() + 15_000;
+      while ((await h.run(tenant, runId)).attempts < 2 || (await h.run(tenant, runId)).status !== 'queued') {
+        if (Date.now() > until) throw new Error(`run ${runId} did not fail its second attempt`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const { rows: retry } = await h.db.owner.query(
+        `select ready_at > now() + interval '20 seconds' as backed_off from flow_queue where run_id = $1`,
+        [runId],
+      );
+      // A real failure, unlike the hand-back, is backed off.
+      expect(retry).toEqual([{ backed_off: true }]);
+      await h.db.owner.query('update flow_queue set ready_at = now() where run_id = $1', [runId]);
+      expect(await h.waitFor(tenant, runId, ['succeeded'])).toMatchObject({ output: { attempt: 3 } });
+      const detail = await flowRuns.getRun(system(tenant, h.db.app), runId);
+      expect(detail.attempts_detail.map((a) => a.status)).toEqual(['handed_back', 'failed', 'succeeded']);
+      expect(detail.attempts_detail[0]).toMatchObject({
+        worker_id: first.workerId,
+        error: { message: 'the worker drained and handed the run back' },
+      });
+      expect(detail.attempts_detail[0]?.finished_at).not.toBeNull();
+      expect(detail.attempts_detail[2]?.worker_id).toBe(second.workerId);
     });
   });
 }

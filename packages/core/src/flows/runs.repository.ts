@@ -90,7 +90,7 @@ export async function runDetail(tx: Tx, tenantId: string, run: RunRow): Promise<
   const attempts = await tx.query<{
     id: string;
     number: number;
-    status: string;
+    status: FlowRunDetail['attempts_detail'][number]['status'];
     worker_id: string;
     enqueued_at: Date;
     started_at: Date;
