@@ -7,7 +7,14 @@ import { organizationDeletionFlow, organizationExportFlow } from './organization
 import { retentionFlow } from './retention.flow.ts';
 import { usageReportFlow } from './usage-report.flow.ts';
 
-export { type AuditWebhook, auditOutboxPending, signAuditBody } from './audit-relay.flow.ts';
+export {
+  type AuditRelayOptions,
+  type AuditWebhook,
+  auditOutboxPending,
+  type RelayResult,
+  relayAuditEvents,
+  signAuditBody,
+} from './audit-relay.flow.ts';
 export type { InvitationInput, WelcomeInput } from './email.flows.ts';
 export { flowEmailEnqueuer } from './email-enqueuer.ts';
 export type { LicensingSweep } from './licensing-sweep.flow.ts';
@@ -32,7 +39,7 @@ export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<neve
     usageReportFlow,
     organizationExportFlow,
     organizationDeletionFlow,
-    auditRelayFlow(deps.auditWebhook, deps.fetch),
+    auditRelayFlow(deps.auditWebhook, deps.fetch ? { fetch: deps.fetch } : {}),
     retentionFlow(deps.retentionDays ?? 30),
   ] as unknown as Array<FlowDefinition<never>>;
 }
