@@ -22,9 +22,13 @@ const columns =
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-const secretKeys = /^(token|secret|password|api_key|access_token|refresh_token)$/i;
+const secretKeys = /^(token|secret|password|api_key|access_token|refresh_token)$|_sealed$/i;
 
-/** Inputs and outputs are shown to every member: fields named like secrets (an invitation token) are masked. */
+/**
+ * Inputs and outputs are shown to every member: fields named like secrets are masked. Secrets a flow needs are
+ * sealed before they are stored (`*_sealed`, ADR 0203); the ciphertext is masked too, and a plain `token` of an
+ * older run as well.
+ */
 export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== 'object') return value;

@@ -1,4 +1,5 @@
 import type { FlowDefinition } from '../definition.ts';
+import type { FlowInputSecrets } from '../input-secrets.ts';
 import { type AuditWebhook, auditRelayFlow } from './audit-relay.flow.ts';
 import { emailFlows } from './email.flows.ts';
 import { type LicensingSweep, licensingSweepFlow } from './licensing-sweep.flow.ts';
@@ -24,6 +25,8 @@ export { toCsv } from './usage-report.flow.ts';
 
 export interface PlatformFlowDeps {
   mailer: Mailer;
+  /** Opens sealed secrets of flow inputs (the invitation token); null on a worker without ATRIUM_SECRET_KEY. */
+  inputSecrets: FlowInputSecrets | null;
   auditWebhook: AuditWebhook | null;
   licensingSweep?: LicensingSweep | null;
   fetch?: typeof fetch;
@@ -34,7 +37,7 @@ export interface PlatformFlowDeps {
 /** The platform's own jobs, run on the flows engine like any other flow. */
 export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<never>> {
   return [
-    ...emailFlows(deps.mailer),
+    ...emailFlows(deps.mailer, deps.inputSecrets),
     licensingSweepFlow(deps.licensingSweep ?? null),
     usageReportFlow,
     organizationExportFlow,
