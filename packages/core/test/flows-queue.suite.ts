@@ -25,6 +25,10 @@ export function queueBackendSuite(backend: BackendName) {
     const blocked = new Promise<void>((resolve) => {
       releaseBlocked = resolve;
     });
+    let releaseLimited: () => void = () => {};
+    const limited = new Promise<void>((resolve) => {
+      releaseLimited = resolve;
+    });
 
     const flows = [
       defineFlow<{ n: number }>({
@@ -113,6 +117,11 @@ export function queueBackendSuite(backend: BackendName) {
         id: 'test.blocked',
         version: 1,
         run: async () => blocked,
+      }),
+      defineFlow({
+        id: 'test.limited',
+        version: 1,
+        run: async () => limited,
       }),
     ];
 
@@ -270,6 +279,36 @@ export function queueBackendSuite(backend: BackendName) {
       expect(await running()).toBe(4);
       releaseBlocked();
       for (const id of ids) await h.waitFor(c, id, ['succeeded']);
+    });
+
+    it("holds an organization's own concurrency limit instead of the workers' default", async () => {
+      const narrow = await h.organization();
+      const wide = await h.organization();
+      await h.db.owner.query('insert into flow_tenant_limits (tenant_id, concurrency) values ($1, 2), ($2, 5)', [
+        narrow,
+        wide,
+      ]);
+      const narrowIds = await Promise.all(Array.from({ length: 5 }, () => h.enqueue(narrow, 'test.limited')));
+      const wideIds = await Promise.all(Array.from({ length: 7 }, () => h.enqueue(wide, 'test.limited')));
+      const running = async (tenantId: string) => {
+        const { rows } = await h.db.owner.query(
+          `select count(*)::int as n from flow_runs where tenant_id = $1 and status = 'running'`,
+          [tenantId],
+        );
+        return rows[0].n as number;
+      };
+      const until = Date.now() + 5000;
+      while (Date.now() < until && ((await running(narrow)) < 2 || (await running(wide)) < 5)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // A few more claim rounds: two of the narrow organization's runs at once, five of the wide one's (above the
+      // workers' default of four; seven in all, under the worker's eight).
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await running(narrow)).toBe(2);
+      expect(await running(wide)).toBe(5);
+      releaseLimited();
+      for (const id of narrowIds) await h.waitFor(narrow, id, ['succeeded']);
+      for (const id of wideIds) await h.waitFor(wide, id, ['succeeded']);
     });
 
     it('hands a running run back when its worker drains, at once and uncounted, and another worker finishes it', async () => {
