@@ -51,10 +51,16 @@ export async function handBackRuns(pool: Pool, runs: HandBack[]): Promise<number
   return handedBack;
 }
 
-/** Attempts handed back on a drain: the attempt number minus these is the number of attempts that counted. */
+/**
+ * Attempts handed back on a drain since the run's attempts were last counted from 1 (its first start, or its last
+ * redrive): the attempt number minus these is the number of attempts that counted.
+ */
 export async function handedBackAttempts(tx: Tx, tenantId: string, runId: string) {
   const { rows } = await tx.query<{ n: number }>(
-    `select count(*)::int as n from flow_attempts where tenant_id = $1 and run_id = $2 and status = 'handed_back'`,
+    `select count(*)::int as n from flow_attempts
+     where tenant_id = $1 and run_id = $2 and status = 'handed_back'
+       and started_at >= (select max(started_at) from flow_attempts
+                          where tenant_id = $1 and run_id = $2 and number = 1)`,
     [tenantId, runId],
   );
   return rows[0]?.n ?? 0;

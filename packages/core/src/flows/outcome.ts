@@ -6,8 +6,9 @@ import { handedBackAttempts } from './handback.repository.ts';
 
 /**
  * Records a failed attempt under its lease token: cancelled and timed-out runs end; other failures are retried
- * after Atrium's backoff while attempts remain (attempts handed back by a drain do not count), then the run is dead (redrive brings it back). Returns the run's
- * new status, or null when the lease had been lost (the completion is refused).
+ * after Atrium's backoff while attempts remain (attempts handed back by a drain do not count), then the run is
+ * dead (redrive brings it back). Returns the run's new status, or null when the lease had been lost (the
+ * completion is refused).
  */
 export async function recordOutcome(
   tx: Tx,
