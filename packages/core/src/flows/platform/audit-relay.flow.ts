@@ -71,7 +71,9 @@ export async function relayAuditEvents(
       if (delivery.events.length < batchSize) break;
       continue;
     }
-    const retryAt = new Date(Date.now() + retryDelayMs(retry, delivery.attempts));
+    // Stopped by its own run (drain, lease lost): not the receiver's failure, so the next relay may try at once.
+    const delayMs = options.signal?.aborted ? 0 : retryDelayMs(retry, delivery.attempts);
+    const retryAt = new Date(Date.now() + delayMs);
     await withTenant(pool, tenantId, (tx) => markFailed(tx, tenantId, delivery, failure, retryAt));
     options.signal?.throwIfAborted();
     return { relayed, pending: { attempts: delivery.attempts, retry_at: retryAt.toISOString(), error: failure } };
