@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type IdKind, idKindOfPattern, Problem } from '@atrium/contracts';
 import {
   AccessTokens,
+  FlowInputSecrets,
   flowEmailEnqueuer,
   type IdentityDeps,
   type Licensing,
@@ -147,7 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     secrets,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     invitationTtlSeconds: config.invitationTtlSeconds,
-    enqueueEmail: flowEmailEnqueuer(config.publicUrl),
+    enqueueEmail: flowEmailEnqueuer(config.publicUrl, new FlowInputSecrets(config.secretKey)),
   };
   const metrics = deps.metrics ?? new Metrics();
   const licensing = await buildLicensing(config, {

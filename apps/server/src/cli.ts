@@ -28,12 +28,9 @@ async function main(command: string | undefined) {
     case 'start': {
       const database = await openDatabase(config, log, true);
       if (database.ownerUrl) await runMigrations(database.ownerUrl, database.appPassword, log);
-      const server = await startApi(
-        { ...config, secretKey: config.secretKey ?? database.secretKey },
-        database.appUrl,
-        log,
-      );
-      const flows = await startFlowWorker(config, {
+      const withSecret = { ...config, secretKey: config.secretKey ?? database.secretKey };
+      const server = await startApi(withSecret, database.appUrl, log);
+      const flows = await startFlowWorker(withSecret, {
         pool: server.pool,
         appUrl: database.appUrl,
         log,

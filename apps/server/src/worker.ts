@@ -1,6 +1,7 @@
 import {
   auditOutboxPending,
   type FlowDefinition,
+  FlowInputSecrets,
   FlowRegistry,
   FlowScheduler,
   FlowWorker,
@@ -39,6 +40,13 @@ export function createMailer(config: Config, log: Logger): Mailer {
   return outboxMailer(log);
 }
 
+/** The worker opens sealed flow inputs (invitation tokens) with the API's ATRIUM_SECRET_KEY (ADR 0203). */
+export function createInputSecrets(config: Config, log: Logger): FlowInputSecrets | null {
+  if (config.secretKey) return new FlowInputSecrets(config.secretKey);
+  log.warn('ATRIUM_SECRET_KEY is not set: this worker cannot send invitation emails (their token is sealed)');
+  return null;
+}
+
 export function createQueue(config: Config, pool: Pool, appUrl: string, log: Logger): QueueBackend {
   const onError = (err: Error) => log.warn({ err }, 'flow queue connection problem');
   if (config.flowBackend === 'nats') {
@@ -62,6 +70,7 @@ export async function startFlowWorker(config: Config, deps: WorkerDeps) {
   const registry = new FlowRegistry([
     ...platformFlows({
       mailer: createMailer(config, log),
+      inputSecrets: createInputSecrets(config, log),
       auditWebhook:
         config.auditWebhookUrl && config.auditWebhookSecret
           ? { url: config.auditWebhookUrl, secret: config.auditWebhookSecret }

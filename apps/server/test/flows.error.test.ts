@@ -1,3 +1,4 @@
+import { fromPublicId } from '@atrium/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
 
@@ -55,6 +56,29 @@ describe('flows API refuses bad input with a 4xx and changes nothing', () => {
     for (let i = 0; i < 4; i++)
       last = (await call(t.app, 'POST', '/api/v1/flows/test.known/runs', {}, { tenant })).status;
     expect(last).toBe(429);
+  });
+
+  it("applies an organization's own queue quota instead of the global one, and only to that organization", async () => {
+    const small = await createOrganization(t.app, 'Small Plan Inc');
+    const large = await createOrganization(t.app, 'Large Plan Inc');
+    const id = (publicId: string) => fromPublicId('organization', publicId);
+    await t.db.owner.query('insert into flow_tenant_limits (tenant_id, queue_quota) values ($1, 1), ($2, 5)', [
+      id(small),
+      id(large),
+    ]);
+    // Sign-up's welcome email waits in each organization's queue too (no worker here): start from empty queues.
+    await t.db.owner.query('delete from flow_queue where tenant_id in ($1, $2)', [id(small), id(large)]);
+    const start = (organization: string) =>
+      call(t.app, 'POST', '/api/v1/flows/test.known/runs', {}, { tenant: organization });
+    expect((await start(small)).status).toBe(201);
+    const refused = await start(small);
+    expect(refused.status).toBe(429);
+    expect(refused.body.detail).toContain('already has 1 runs');
+    // The global quota is 3; this organization's is 5.
+    for (let i = 0; i < 5; i++) expect((await start(large)).status).toBe(201);
+    expect((await start(large)).status).toBe(429);
+    // The runtime role reads the limits but cannot change them (an organization must not raise its own).
+    await expect(t.db.app.query('update flow_tenant_limits set queue_quota = 100')).rejects.toThrow(/permission/);
   });
 
   it('answers 409 to cancelling a finished run and to redriving one that is not dead', async () => {

@@ -4,7 +4,7 @@ import { defineFlow, enqueue, FlowRegistry, FlowScheduler, signAuditBody } from 
 import { withTenant } from '@atrium/db';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createOrganization, createTestApp, type TestApp, testConfig } from '../../../test/app.ts';
+import { call, createOrganization, createTestApp, signUp, type TestApp, testConfig } from '../../../test/app.ts';
 import { Metrics } from '../src/plugins/metrics.ts';
 import { refreshFlowGauges, startFlowWorker } from '../src/worker.ts';
 
@@ -188,7 +188,7 @@ describe('platform jobs', () => {
     expect(rows.every((row) => row.subject === 'Welcome to Atrium')).toBe(true);
   });
 
-  it('mails an invitation created through the members API, and masks its token in the runs API', async () => {
+  it('mails an invitation with a working token that the run never stores in clear', async () => {
     const invited = await call(
       t.app,
       'POST',
@@ -205,13 +205,38 @@ describe('platform jobs', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(run?.status).toBe('succeeded');
-    expect(run?.input.token).toBe('[redacted]');
+    const token: string = invited.body.token;
+    // At rest: the run's input holds the token sealed (AES-256-GCM), nothing of the run holds it in clear.
+    const stored = await t.db.owner.query(
+      `select r.input, (select jsonb_agg(s.result) from flow_steps s where s.run_id = r.id) as steps,
+         (select jsonb_agg(a.error) from flow_attempts a where a.run_id = r.id) as attempts
+       from flow_runs r where r.flow_id = 'email.invitation' and r.tenant_id = $1`,
+      [uuid(tenant)],
+    );
+    expect(stored.rows).toHaveLength(1);
+    expect(JSON.stringify(stored.rows[0])).not.toContain(token);
+    expect(stored.rows[0].input.token).toBeUndefined();
+    expect(stored.rows[0].input.token_sealed).toMatch(/^v1\./);
+    expect(run?.input).toMatchObject({ email: 'lin@example.com', token_sealed: '[redacted]' });
     const { rows } = await t.db.owner.query('select subject, body_text from email_outbox where to_address = $1', [
       'lin@example.com',
     ]);
     expect(rows).toHaveLength(1);
     expect(rows[0].subject).toBe('Join Flows Inc on Atrium');
-    expect(rows[0].body_text).toContain(invited.body.token);
+    // The email carries the link and the code, and the code works.
+    const code = /invitation code:\n\n(\S+)\n/.exec(rows[0].body_text)?.[1];
+    expect(code).toBe(token);
+    expect(rows[0].body_text).toContain('/invitations/accept');
+    const lin = await signUp(t.app, { email: 'lin@example.com' });
+    const accepted = await call(
+      t.app,
+      'POST',
+      '/api/v1/invitations/accept',
+      { token: code },
+      { token: lin.accessToken },
+    );
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ organization: { id: tenant }, role: 'member' });
   });
 
   it('exports every tenant table as a JSON archive', async () => {

@@ -49,10 +49,21 @@ export const FlowStepRecord = Type.Object({
   completed_at: Timestamp,
 });
 
+export const FlowAttemptStatus = Type.Union(
+  ['running', 'succeeded', 'failed', 'timed_out', 'lost', 'cancelled', 'handed_back'].map((status) =>
+    Type.Literal(status),
+  ),
+  {
+    description:
+      'lost: the worker stopped renewing its lease (it died); handed_back: the worker drained and gave the run ' +
+      'back at once (not counted toward max attempts)',
+  },
+);
+
 export const FlowAttempt = Type.Object({
   id: PublicId('flowAttempt'),
   number: Type.Integer(),
-  status: Type.String(),
+  status: FlowAttemptStatus,
   worker_id: Type.String(),
   enqueued_at: Timestamp,
   started_at: Timestamp,

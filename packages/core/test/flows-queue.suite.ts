@@ -25,6 +25,10 @@ export function queueBackendSuite(backend: BackendName) {
     const blocked = new Promise<void>((resolve) => {
       releaseBlocked = resolve;
     });
+    let releaseLimited: () => void = () => {};
+    const limited = new Promise<void>((resolve) => {
+      releaseLimited = resolve;
+    });
 
     const flows = [
       defineFlow<{ n: number }>({
@@ -98,16 +102,26 @@ export function queueBackendSuite(backend: BackendName) {
       defineFlow({
         id: 'test.drain',
         version: 1,
-        // The first attempt runs until its worker drains; the attempt after the hand-back finishes at once.
-        run: (ctx) =>
-          ctx.attempt > 1
-            ? Promise.resolve({ attempt: ctx.attempt })
-            : new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+        // Two attempts allowed, a minute of backoff. The first attempt runs until its worker drains; the second
+        // fails; the third succeeds: only possible if the handed-back attempt did not count.
+        retry: { maxAttempts: 2, initialDelayMs: 60_000, maxDelayMs: 60_000 },
+        run: async (ctx) => {
+          if (ctx.attempt === 1) {
+            return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+          }
+          if (ctx.attempt === 2) throw new Error('flaky after the hand-back');
+          return { attempt: ctx.attempt };
+        },
       }),
       defineFlow({
         id: 'test.blocked',
         version: 1,
         run: async () => blocked,
+      }),
+      defineFlow({
+        id: 'test.limited',
+        version: 1,
+        run: async () => limited,
       }),
     ];
 
@@ -267,18 +281,71 @@ export function queueBackendSuite(backend: BackendName) {
       for (const id of ids) await h.waitFor(c, id, ['succeeded']);
     });
 
-    it('hands a running run back when its worker drains, and another worker finishes it', async () => {
+    it("holds an organization's own concurrency limit instead of the workers' default", async () => {
+      const narrow = await h.organization();
+      const wide = await h.organization();
+      await h.db.owner.query('insert into flow_tenant_limits (tenant_id, concurrency) values ($1, 2), ($2, 5)', [
+        narrow,
+        wide,
+      ]);
+      const narrowIds = await Promise.all(Array.from({ length: 5 }, () => h.enqueue(narrow, 'test.limited')));
+      const wideIds = await Promise.all(Array.from({ length: 7 }, () => h.enqueue(wide, 'test.limited')));
+      const running = async (tenantId: string) => {
+        const { rows } = await h.db.owner.query(
+          `select count(*)::int as n from flow_runs where tenant_id = $1 and status = 'running'`,
+          [tenantId],
+        );
+        return rows[0].n as number;
+      };
+      const until = Date.now() + 5000;
+      while (Date.now() < until && ((await running(narrow)) < 2 || (await running(wide)) < 5)) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // A few more claim rounds: two of the narrow organization's runs at once, five of the wide one's (above the
+      // workers' default of four; seven in all, under the worker's eight).
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await running(narrow)).toBe(2);
+      expect(await running(wide)).toBe(5);
+      releaseLimited();
+      for (const id of narrowIds) await h.waitFor(narrow, id, ['succeeded']);
+      for (const id of wideIds) await h.waitFor(wide, id, ['succeeded']);
+    });
+
+    it('hands a running run back when its worker drains, at once and uncounted, and another worker finishes it', async () => {
       const runId = await h.enqueue(tenant, 'test.drain');
       await h.waitFor(tenant, runId, ['running']);
-      const second = await h.worker(flows, { concurrency: 8, workerId: 'second-worker' });
       await first.stop(100);
-      expect(await h.waitFor(tenant, runId, ['succeeded'])).toMatchObject({ output: { attempt: 2 } });
-      const { rows } = await h.db.owner.query(
-        'select status, worker_id from flow_attempts where run_id = $1 order by number',
+      // Handed back, not lost: waiting again right away (its readiness is not moved into the future), unleased.
+      const { rows: queued } = await h.db.owner.query(
+        'select ready_at <= now() as ready, lease_token from flow_queue where run_id = $1',
         [runId],
       );
-      expect(rows.map((row) => row.status)).toEqual(['lost', 'succeeded']);
-      expect(rows[1].worker_id).toBe(second.workerId);
+      expect(queued).toEqual([{ ready: true, lease_token: null }]);
+      expect(await h.run(tenant, runId)).toMatchObject({ status: 'queued', attempts: 1 });
+      const second = await h.worker(flows, { concurrency: 8, workerId: 'second-worker' });
+      // Attempt 2 fails; with maxAttempts 2 the run is retried, not dead: the handed-back attempt did not count.
+      // Its backoff is a minute: move it to now, as if that minute had passed.
+      const until = Date.now() + 15_000;
+      while ((await h.run(tenant, runId)).attempts < 2 || (await h.run(tenant, runId)).status !== 'queued') {
+        if (Date.now() > until) throw new Error(`run ${runId} did not fail its second attempt`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const { rows: retry } = await h.db.owner.query(
+        `select ready_at > now() + interval '20 seconds' as backed_off from flow_queue where run_id = $1`,
+        [runId],
+      );
+      // A real failure, unlike the hand-back, is backed off.
+      expect(retry).toEqual([{ backed_off: true }]);
+      await h.db.owner.query('update flow_queue set ready_at = now() where run_id = $1', [runId]);
+      expect(await h.waitFor(tenant, runId, ['succeeded'])).toMatchObject({ output: { attempt: 3 } });
+      const detail = await flowRuns.getRun(system(tenant, h.db.app), runId);
+      expect(detail.attempts_detail.map((a) => a.status)).toEqual(['handed_back', 'failed', 'succeeded']);
+      expect(detail.attempts_detail[0]).toMatchObject({
+        worker_id: first.workerId,
+        error: { message: 'the worker drained and handed the run back' },
+      });
+      expect(detail.attempts_detail[0]?.finished_at).not.toBeNull();
+      expect(detail.attempts_detail[2]?.worker_id).toBe(second.workerId);
     });
   });
 }

@@ -11,6 +11,9 @@ const globalTables: Record<string, string> = {
   atrium_schema_migrations: 'migration ledger, read by /ready',
   flow_definitions: 'flow code registered by workers (ids, versions, triggers): no tenant data (ADR 0201)',
   flow_queue: 'cross-tenant dispatch index: ids, priority, readiness and leases only, no payload (ADR 0201)',
+  flow_tenant_limits:
+    "an organization's flow concurrency limit and queue quota, read by the cross-tenant claim; numbers only, " +
+    'read-only for the runtime role (an organization must not raise its own limits)',
   license_key_index:
     'license key hash → owning organization; a machine presenting only its key has no tenant yet (ADR 0102). ' +
     'No grant to the runtime role; read only through the SECURITY DEFINER function license_key_owner()',

@@ -12,7 +12,10 @@ export interface EnqueueOptions {
   runAt?: Date | undefined;
   /** What started the run: api, schedule, event, system (Default: system). */
   trigger?: string | undefined;
-  /** Refuse with flow_queue_full when the tenant already has this many runs waiting or running (Default: no limit). */
+  /**
+   * Refuse with flow_queue_full when the tenant already has this many runs waiting or running (Default: no limit).
+   * The organization's own quota in flow_tenant_limits, when it has one, replaces this default.
+   */
   queueQuota?: number | undefined;
 }
 
@@ -77,11 +80,17 @@ export async function enqueueMany(
   return rows.map((row) => ({ runId: row.id, created: row.created }));
 }
 
-async function checkQuota(tx: Tx, tenantId: string, quota: number, adding: number) {
-  const { rows } = await tx.query<{ queued: number }>(
-    'select count(*)::int as queued from (select 1 from flow_queue where tenant_id = $1 limit $2) q',
-    [tenantId, quota],
+/** The organization's quota is read in the same statement as its count: no extra round trip, nothing stale. */
+async function checkQuota(tx: Tx, tenantId: string, defaultQuota: number, adding: number) {
+  const { rows } = await tx.query<{ quota: number; queued: number }>(
+    `with quota as (
+       select coalesce((select queue_quota from flow_tenant_limits where tenant_id = $1), $2)::int as quota
+     )
+     select quota, (select count(*)::int from (select 1 from flow_queue where tenant_id = $1 limit quota) q) as queued
+     from quota`,
+    [tenantId, defaultQuota],
   );
+  const quota = rows[0]?.quota ?? defaultQuota;
   if ((rows[0]?.queued ?? 0) + adding > quota) {
     throw new AtriumError('flow_queue_full', `the organization already has ${quota} runs waiting or running`);
   }

@@ -11,6 +11,7 @@ export {
   type StepInfo,
 } from './definition.ts';
 export { type Enqueued, type EnqueueOptions, enqueue, enqueueMany } from './enqueue.ts';
+export { FlowInputSecrets, type SealContext } from './input-secrets.ts';
 export { NatsQueue, type NatsQueueOptions } from './nats-queue.ts';
 export * from './platform/index.ts';
 export { PostgresQueue, type PostgresQueueOptions } from './postgres-queue.ts';

@@ -68,17 +68,6 @@ export async function extendLeases(pool: Pool, claims: Claim[], leaseMs: number)
   return rows.map((row) => ({ runId: row.run_id, cancelRequested: row.cancel_requested }));
 }
 
-/** Hands leases back at once (graceful drain): another worker may start the runs without waiting. */
-export async function releaseLeases(pool: Pool, claims: Claim[]): Promise<void> {
-  if (claims.length === 0) return;
-  await pool.query(
-    `update flow_queue q set leased_until = null, lease_token = null, worker_id = null, dispatched_at = null
-     from unnest($1::uuid[], $2::uuid[], $3::uuid[]) as c(tenant_id, run_id, token)
-     where q.tenant_id = c.tenant_id and q.run_id = c.run_id and q.lease_token = c.token`,
-    [claims.map((c) => c.tenantId), claims.map((c) => c.runId), claims.map((c) => c.leaseToken)],
-  );
-}
-
 export interface QueueDepth {
   ready: number;
   delayed: number;

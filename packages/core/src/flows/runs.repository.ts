@@ -22,9 +22,13 @@ const columns =
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-const secretKeys = /^(token|secret|password|api_key|access_token|refresh_token)$/i;
+const secretKeys = /^(token|secret|password|api_key|access_token|refresh_token)$|_sealed$/i;
 
-/** Inputs and outputs are shown to every member: fields named like secrets (an invitation token) are masked. */
+/**
+ * Inputs and outputs are shown to every member: fields named like secrets are masked. Secrets a flow needs are
+ * sealed before they are stored (`*_sealed`, ADR 0203); the ciphertext is masked too, and a plain `token` of an
+ * older run as well.
+ */
 export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== 'object') return value;
@@ -90,7 +94,7 @@ export async function runDetail(tx: Tx, tenantId: string, run: RunRow): Promise<
   const attempts = await tx.query<{
     id: string;
     number: number;
-    status: string;
+    status: FlowRunDetail['attempts_detail'][number]['status'];
     worker_id: string;
     enqueued_at: Date;
     started_at: Date;

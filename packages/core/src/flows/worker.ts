@@ -6,8 +6,9 @@ import { CompletionBatcher, type Logger, persist, silentLogger } from './complet
 import type { FlowRegistry } from './definition.ts';
 import { registerDefinitions } from './definitions.repository.ts';
 import { executeRun, type Outcome, type RunControl } from './execute.ts';
+import { handBackRuns } from './handback.repository.ts';
 import { recordOutcome } from './outcome.ts';
-import { type Claim, extendLeases, releaseLeases } from './queue.repository.ts';
+import { type Claim, extendLeases } from './queue.repository.ts';
 import type { QueueBackend } from './queue.ts';
 import { type FlowObserver, StopReason } from './signals.ts';
 
@@ -74,7 +75,7 @@ export class FlowWorker {
 
   /**
    * Graceful drain: stop taking work, let in-flight runs finish for up to `drainTimeoutMs`, then abort the rest
-   * and hand their leases back so another worker starts them at once.
+   * and hand them back (attempt `handed_back`, not counted, no backoff) so another worker starts them at once.
    */
   async stop(drainTimeoutMs = 10_000) {
     this.stopping = true;
@@ -84,10 +85,10 @@ export class FlowWorker {
     if (this.active.size > 0) await this.whenIdle(drainTimeoutMs);
     const leftover = [...this.active.values()];
     for (const run of leftover) run.controller.abort(new StopReason('drain', 'the worker is shutting down'));
-    await releaseLeases(
+    await handBackRuns(
       this.options.pool,
-      leftover.map((run) => run.claim),
-    ).catch((err) => this.options.log.warn({ err }, 'could not hand back leases; they will expire'));
+      leftover.map((run) => ({ claim: run.claim, attemptId: run.run.attemptId })),
+    ).catch((err) => this.options.log.warn({ err }, 'could not hand back runs; their leases will expire (lost)'));
     for (const run of leftover) this.options.queue.settled(run.claim);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.options.queue.stop();

@@ -1,10 +1,30 @@
 import { createHmac } from 'node:crypto';
-import type { Pool } from '@atrium/db';
-import { defineFlow } from '../definition.ts';
+import { type Pool, withTenant } from '@atrium/db';
+import { defineFlow, retryDelayMs } from '../definition.ts';
+import { type ClaimedDelivery, claimAuditBatch, markDelivered, markFailed } from './audit-deliveries.repository.ts';
 
 export interface AuditWebhook {
   url: string;
   secret: string;
+}
+
+export interface AuditRelayOptions {
+  /** Events per webhook call (Default: 500). */
+  batchSize?: number;
+  /** A failed call is tried again after this, doubling per failure (Default: 5000 ms)… */
+  retryInitialDelayMs?: number;
+  /** …up to this (Default: 600000 ms = 10 min). */
+  retryMaxDelayMs?: number;
+  /** One webhook call at most (Default: 10000 ms); the batch's lease is this plus 20 s. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  signal?: AbortSignal;
+}
+
+export interface RelayResult {
+  relayed: number;
+  /** The batch still to deliver, when the receiver failed (now or earlier) or another relay is sending it. */
+  pending: { attempts: number; retry_at: string; error: string | null } | null;
 }
 
 /** Header a receiver checks: `sha256=` + HMAC-SHA256 of the raw body with the shared secret. */
@@ -12,62 +32,96 @@ export function signAuditBody(secret: string, body: string) {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-const batchSize = 500;
-
 /**
- * audit_logs is the outbox: each change wrote its event in its own transaction. This flow (every 10 s per
- * organization) posts the events after the tenant's cursor to the webhook, then moves the cursor. Delivery is
- * at-least-once: a receiver dedupes by event id (and by the batch's Idempotency-Key).
+ * audit_logs is the outbox: each change wrote its event in its own transaction. The relay claims a batch (a
+ * short transaction: an audit_deliveries row with a stable id, the cursor moved past its events) and commits;
+ * calls the webhook with no transaction open; then records the result in another short transaction. Delivery
+ * is at least once: a receiver dedupes by `x-atrium-event-id` (also sent as Idempotency-Key, and as `id` in the
+ * body), the same for every retry of a batch. A failing receiver delays only the relay (backoff per batch),
+ * never the transactions that write audit events.
  */
-export function auditRelayFlow(webhook: AuditWebhook | null, fetchImpl: typeof fetch = fetch) {
+export async function relayAuditEvents(
+  pool: Pool,
+  tenantId: string,
+  webhook: AuditWebhook,
+  options: AuditRelayOptions = {},
+): Promise<RelayResult> {
+  const batchSize = options.batchSize ?? 500;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retry = {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    initialDelayMs: options.retryInitialDelayMs ?? 5000,
+    maxDelayMs: options.retryMaxDelayMs ?? 600_000,
+  };
+  let relayed = 0;
+  for (let round = 0; round < 20; round++) {
+    const claimed = await withTenant(pool, tenantId, (tx) =>
+      claimAuditBatch(tx, tenantId, batchSize, timeoutMs + 20_000),
+    );
+    if (claimed.kind === 'idle') break;
+    if (claimed.kind === 'waiting') {
+      const retryAt = claimed.until.toISOString();
+      return { relayed, pending: { attempts: claimed.attempts, retry_at: retryAt, error: claimed.lastError } };
+    }
+    const { delivery } = claimed;
+    const failure = await send(webhook, tenantId, delivery, timeoutMs, options);
+    if (failure === null) {
+      await withTenant(pool, tenantId, (tx) => markDelivered(tx, tenantId, delivery));
+      relayed += delivery.events.length;
+      if (delivery.events.length < batchSize) break;
+      continue;
+    }
+    // Stopped by its own run (drain, lease lost): not the receiver's failure, so the next relay may try at once.
+    const delayMs = options.signal?.aborted ? 0 : retryDelayMs(retry, delivery.attempts);
+    const retryAt = new Date(Date.now() + delayMs);
+    await withTenant(pool, tenantId, (tx) => markFailed(tx, tenantId, delivery, failure, retryAt));
+    options.signal?.throwIfAborted();
+    return { relayed, pending: { attempts: delivery.attempts, retry_at: retryAt.toISOString(), error: failure } };
+  }
+  return { relayed, pending: null };
+}
+
+/** One webhook call; null when the receiver accepted the batch (2xx), otherwise why not. */
+async function send(
+  webhook: AuditWebhook,
+  tenantId: string,
+  delivery: ClaimedDelivery,
+  timeoutMs: number,
+  options: AuditRelayOptions,
+): Promise<string | null> {
+  const body = JSON.stringify({ id: delivery.id, organization_id: tenantId, events: delivery.events });
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await (options.fetch ?? fetch)(webhook.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-atrium-signature': signAuditBody(webhook.secret, body),
+        'x-atrium-event-id': delivery.id,
+        'idempotency-key': delivery.id,
+      },
+      body,
+      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
+    });
+    await response.body?.cancel();
+    return response.ok ? null : `audit webhook answered ${response.status}`;
+  } catch (err) {
+    return `audit webhook call failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+/** Every 10 s per organization when a webhook is configured; the run's output says what is still pending. */
+export function auditRelayFlow(webhook: AuditWebhook | null, options: AuditRelayOptions = {}) {
   return defineFlow({
     id: 'audit.relay',
     version: 1,
     // Scheduled only when a webhook is configured: otherwise every organization would get a run every 10 s.
     ...(webhook ? { schedule: { cron: '*/10 * * * * *', timezone: 'UTC' } } : {}),
+    // The run's own retries cover database errors; a failing receiver is retried per batch (relayAuditEvents).
     retry: { maxAttempts: 3, initialDelayMs: 2000 },
     run: async (ctx) => {
-      if (!webhook) return { relayed: 0, reason: 'ATRIUM_AUDIT_WEBHOOK_URL is not set' };
-      let relayed = 0;
-      for (let round = 0; round < 20; round++) {
-        const sent = await ctx.withTenant(async (tx) => {
-          const cursor = await tx.query<{ last_audit_id: string | null }>(
-            `insert into audit_relay_cursors (tenant_id) values ($1)
-             on conflict (tenant_id, id) do update set updated_at = audit_relay_cursors.updated_at
-             returning last_audit_id`,
-            [ctx.tenantId],
-          );
-          const after = cursor.rows[0]?.last_audit_id ?? null;
-          const { rows } = await tx.query<{ id: string }>(
-            `select id, occurred_at, actor_type, actor_id, action, resource_type, resource_id, request_id, data
-             from audit_logs where tenant_id = $1 and ($2::uuid is null or id > $2) order by id limit $3`,
-            [ctx.tenantId, after, batchSize],
-          );
-          const last = rows.at(-1);
-          if (!last) return 0;
-          const body = JSON.stringify({ organization_id: ctx.tenantId, events: rows });
-          const response = await fetchImpl(webhook.url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'x-atrium-signature': signAuditBody(webhook.secret, body),
-              'idempotency-key': `${ctx.tenantId}:${last.id}`,
-            },
-            body,
-            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
-          });
-          if (!response.ok) throw new Error(`audit webhook answered ${response.status}`);
-          await tx.query(
-            `update audit_relay_cursors set last_audit_id = $2, relayed_count = relayed_count + $3, updated_at = now()
-             where tenant_id = $1 and id = 'webhook'`,
-            [ctx.tenantId, last.id, rows.length],
-          );
-          return rows.length;
-        });
-        relayed += sent;
-        if (sent < batchSize) break;
-      }
-      return { relayed };
+      if (!webhook) return { relayed: 0, pending: null, reason: 'ATRIUM_AUDIT_WEBHOOK_URL is not set' };
+      return relayAuditEvents(ctx.pool, ctx.tenantId, webhook, { ...options, signal: ctx.signal });
     },
   });
 }

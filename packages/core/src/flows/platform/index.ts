@@ -1,4 +1,5 @@
 import type { FlowDefinition } from '../definition.ts';
+import type { FlowInputSecrets } from '../input-secrets.ts';
 import { type AuditWebhook, auditRelayFlow } from './audit-relay.flow.ts';
 import { emailFlows } from './email.flows.ts';
 import { type LicensingSweep, licensingSweepFlow } from './licensing-sweep.flow.ts';
@@ -7,7 +8,14 @@ import { organizationDeletionFlow, organizationExportFlow } from './organization
 import { retentionFlow } from './retention.flow.ts';
 import { usageReportFlow } from './usage-report.flow.ts';
 
-export { type AuditWebhook, auditOutboxPending, signAuditBody } from './audit-relay.flow.ts';
+export {
+  type AuditRelayOptions,
+  type AuditWebhook,
+  auditOutboxPending,
+  type RelayResult,
+  relayAuditEvents,
+  signAuditBody,
+} from './audit-relay.flow.ts';
 export type { InvitationInput, WelcomeInput } from './email.flows.ts';
 export { flowEmailEnqueuer } from './email-enqueuer.ts';
 export type { LicensingSweep } from './licensing-sweep.flow.ts';
@@ -17,6 +25,8 @@ export { toCsv } from './usage-report.flow.ts';
 
 export interface PlatformFlowDeps {
   mailer: Mailer;
+  /** Opens sealed secrets of flow inputs (the invitation token); null on a worker without ATRIUM_SECRET_KEY. */
+  inputSecrets: FlowInputSecrets | null;
   auditWebhook: AuditWebhook | null;
   licensingSweep?: LicensingSweep | null;
   fetch?: typeof fetch;
@@ -27,12 +37,12 @@ export interface PlatformFlowDeps {
 /** The platform's own jobs, run on the flows engine like any other flow. */
 export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<never>> {
   return [
-    ...emailFlows(deps.mailer),
+    ...emailFlows(deps.mailer, deps.inputSecrets),
     licensingSweepFlow(deps.licensingSweep ?? null),
     usageReportFlow,
     organizationExportFlow,
     organizationDeletionFlow,
-    auditRelayFlow(deps.auditWebhook, deps.fetch),
+    auditRelayFlow(deps.auditWebhook, deps.fetch ? { fetch: deps.fetch } : {}),
     retentionFlow(deps.retentionDays ?? 30),
   ] as unknown as Array<FlowDefinition<never>>;
 }

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { newUuid } from '@atrium/contracts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { relayAuditEvents, signAuditBody } from '../src/index.ts';
+
+interface Received {
+  eventId: string;
+  idempotencyKey: string;
+  signature: string;
+  body: string;
+}
+
+/** The audit relay against a real HTTP receiver on 127.0.0.1: what it sends, how it retries, what it holds open. */
+let db: TestDatabase;
+let server: Server;
+let url: string;
+const received: Received[] = [];
+let answer: (request: IncomingMessage, response: ServerResponse) => void | Promise<void> = (_request, response) => {
+  response.end('ok');
+};
+const secret = 'relay-test-secret';
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      received.push({
+        eventId: String(request.headers['x-atrium-event-id']),
+        idempotencyKey: String(request.headers['idempotency-key']),
+        signature: String(request.headers['x-atrium-signature']),
+        body,
+      });
+      void answer(request, response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/audit`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await db.drop();
+});
+beforeEach(() => {
+  received.length = 0;
+  answer = (_request, response) => {
+    response.end('ok');
+  };
+});
+
+async function organizationWithEvents(count: number) {
+  const tenantId = randomUUID();
+  await db.owner.query('insert into organizations (id, slug, name) values ($1, $2, $3)', [
+    tenantId,
+    `r-${tenantId}`,
+    'R',
+  ]);
+  await audit(tenantId, count);
+  return tenantId;
+}
+
+async function audit(tenantId: string, count: number) {
+  for (let i = 0; i < count; i++) {
+    await db.owner.query(
+      `insert into audit_logs (tenant_id, id, actor_type, action, resource_type) values ($1, $2, 'system', $3, 'test')`,
+      [tenantId, newUuid(), `test.event-${i}`],
+    );
+  }
+}
+
+const events = (delivery: Received) => JSON.parse(delivery.body).events as Array<{ id: string; action: string }>;
+
+describe('audit relay', () => {
+  it('delivers the events once, signed, with a stable event id, and moves the cursor', async () => {
+    const tenant = await organizationWithEvents(3);
+    const result = await relayAuditEvents(db.app, tenant, { url, secret });
+    expect(result).toEqual({ relayed: 3, pending: null });
+    expect(received).toHaveLength(1);
+    const [delivery] = received as [Received];
+    expect(delivery.signature).toBe(signAuditBody(secret, delivery.body));
+    expect(delivery.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(delivery.idempotencyKey).toBe(delivery.eventId);
+    expect(JSON.parse(delivery.body)).toMatchObject({ id: delivery.eventId, organization_id: tenant });
+    expect(events(delivery).map((e) => e.action)).toEqual(['test.event-0', 'test.event-1', 'test.event-2']);
+    // Nothing new: nothing sent; the delivered batch is gone and counted.
+    expect(await relayAuditEvents(db.app, tenant, { url, secret })).toEqual({ relayed: 0, pending: null });
+    expect(received).toHaveLength(1);
+    const { rows } = await db.owner.query(
+      `select c.relayed_count::int, (select count(*)::int from audit_deliveries d where d.tenant_id = $1) as pending
+       from audit_relay_cursors c where c.tenant_id = $1`,
+      [tenant],
+    );
+    expect(rows).toEqual([{ relayed_count: 3, pending: 0 }]);
+  });
+
+  it('retries a batch the receiver refused, after a backoff, with the same event id, and delivers it once', async () => {
+    const tenant = await organizationWithEvents(2);
+    answer = (_request, response) => {
+      response.statusCode = 500;
+      response.end('down');
+    };
+    const options = { retryInitialDelayMs: 300, retryMaxDelayMs: 300 };
+    const failed = await relayAuditEvents(db.app, tenant, { url, secret }, options);
+    expect(failed).toMatchObject({ relayed: 0, pending: { attempts: 1, error: 'audit webhook answered 500' } });
+    // The audit log is written meanwhile, as ever; the refused batch is not sent again before its retry time.
+    await audit(tenant, 1);
+    answer = (_request, response) => {
+      response.end('ok');
+    };
+    const early = await relayAuditEvents(db.app, tenant, { url, secret }, options);
+    expect(early).toMatchObject({ relayed: 0, pending: { attempts: 1 } });
+    expect(received).toHaveLength(1);
+    expect(await db.app.query('select audit_outbox_pending()::int as n').then((r) => r.rows[0].n)).toBeGreaterThan(0);
+
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    // The refused batch of two again (same id), then the event written meanwhile in a batch of its own.
+    expect(await relayAuditEvents(db.app, tenant, { url, secret }, options)).toEqual({ relayed: 2, pending: null });
+    expect(await relayAuditEvents(db.app, tenant, { url, secret }, options)).toEqual({ relayed: 1, pending: null });
+    expect(received).toHaveLength(3);
+    const [refused, accepted, next] = received as [Received, Received, Received];
+    expect(accepted.eventId).toBe(refused.eventId);
+    expect(accepted.body).toBe(refused.body);
+    expect(events(accepted)).toHaveLength(2);
+    expect(next.eventId).not.toBe(accepted.eventId);
+    expect(events(next).map((e) => e.action)).toEqual(['test.event-0']);
+    expect(await db.app.query('select audit_outbox_pending()::int as n').then((r) => r.rows[0].n)).toBe(0);
+  });
+
+  it('holds no transaction open while the receiver is slow, and audit writes go on', async () => {
+    const tenant = await organizationWithEvents(2);
+    let release: () => void = () => {};
+    const answered = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calling: () => void = () => {};
+    const called = new Promise<void>((resolve) => {
+      calling = resolve;
+    });
+    answer = async (_request, response) => {
+      calling();
+      await answered;
+      response.end('ok');
+    };
+    const relay = relayAuditEvents(db.app, tenant, { url, secret });
+    await called;
+    // The relay is inside its webhook call: no session of this database is idle in a transaction.
+    const { rows } = await db.owner.query(
+      `select state, query from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+         and state like 'idle in transaction%'`,
+    );
+    expect(rows).toEqual([]);
+    // Another relay of the same tenant does not wait for the first one: it sees the batch in flight and leaves.
+    const second = await relayAuditEvents(db.app, tenant, { url, secret });
+    expect(second).toMatchObject({ relayed: 0, pending: { attempts: 1 } });
+    await audit(tenant, 1);
+    release();
+    expect(await relay).toEqual({ relayed: 2, pending: null });
+    expect(await relayAuditEvents(db.app, tenant, { url, secret })).toEqual({ relayed: 1, pending: null });
+  });
+});
