@@ -146,7 +146,7 @@ function policyChecks(overlay: Overlay) {
       byKind(objects(), 'Secret').map((s) => s.metadata.name),
       [],
     );
-    const secretNames = ['DATABASE_URL', 'DATABASE_APP_URL', 'REDIS_URL', 'SMTP_URL'];
+    const secretNames = ['DATABASE_URL', 'DATABASE_APP_URL', 'REDIS_URL', 'SMTP_URL', 'ATRIUM_SECRET_KEY'];
     for (const workload of workloads(objects())) {
       for (const container of containers(workload)) {
         for (const env of container.env ?? []) {
@@ -155,6 +155,12 @@ function policyChecks(overlay: Overlay) {
           }
         }
       }
+    }
+    // The API refuses to start without the server secret, and the worker needs it to open sealed flow inputs.
+    for (const name of ['atrium-api', 'atrium-worker']) {
+      const env = podSpec(find(objects(), 'Deployment', name)).containers[0].env ?? [];
+      const secretKey = env.find((e: any) => e.name === 'ATRIUM_SECRET_KEY');
+      assert.equal(secretKey?.valueFrom?.secretKeyRef?.name, 'atrium-runtime', `${name} gets ATRIUM_SECRET_KEY`);
     }
     const config = byKind(objects(), 'ConfigMap').filter((c) => c.metadata.name.startsWith('atrium-config'));
     for (const map of config) for (const key of secretNames) assert.ok(!(key in (map.data ?? {})), key);

@@ -35,6 +35,7 @@ module "secrets" {
     "database-owner-url" = "PostgreSQL URL for the owner role, used by atrium migrate (DATABASE_URL)"
     "redis-url"          = "rediss:// URL with the AUTH token (REDIS_URL)"
     "smtp-url"           = "SMTP submission URL (SMTP_URL)"
+    "secret-key"         = "Server secret (ATRIUM_SECRET_KEY): 32+ random characters, e.g. openssl rand -base64 48"
   }
   values = {
     "redis-url" = "rediss://:${var.redis_auth_token}@${module.redis.primary_endpoint}:${module.redis.port}"

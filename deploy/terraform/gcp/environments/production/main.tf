@@ -93,6 +93,7 @@ module "secrets" {
     atrium-database-owner-url = "PostgreSQL URL for the owner role, used by atrium migrate (DATABASE_URL)"
     atrium-redis-url          = "rediss:// URL with the AUTH string (REDIS_URL)"
     atrium-smtp-url           = "SMTP submission URL (SMTP_URL)"
+    atrium-secret-key         = "Server secret (ATRIUM_SECRET_KEY): 32+ random characters, e.g. openssl rand -base64 48"
   }
   values = {
     atrium-redis-url = "rediss://:${module.redis.auth_string}@${module.redis.host}:${module.redis.port}"
