@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { loadMigrations } from '@atrium/db';
+import { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
 import { type AppDeps, buildApp } from '../apps/server/src/app.ts';
 import { type Config, loadConfig } from '../apps/server/src/config.ts';
 import type { App } from '../apps/server/src/routes/shared.ts';
@@ -111,4 +114,23 @@ export async function signUp(app: App, options: { email?: string; organization?:
 /** Creates an organization owned by a new person and returns its id; `call(…, { tenant })` acts as that owner. */
 export async function createOrganization(app: App, name = 'Acme'): Promise<string> {
   return (await signUp(app, { organization: name })).organizationId;
+}
+
+/**
+ * Both seat stores for a licensing test file (for `describe.each(modes)`): PostgreSQL, and Redis under a key
+ * prefix of the file's own, whose keys are removed after the file.
+ */
+export function seatStoreModes() {
+  const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const redisPrefix = `test:${randomBytes(4).toString('hex')}:`;
+  afterAll(async () => {
+    const keys = await redis.keys(`${redisPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+  const modes: Array<[string, () => Promise<TestApp>]> = [
+    ['postgres', () => createTestApp({ journalFlushIntervalMs: 10 })],
+    ['redis', () => createTestApp({ journalFlushIntervalMs: 10, redisKeyPrefix: redisPrefix }, { redis })],
+  ];
+  return { redis, redisPrefix, modes };
 }

@@ -1,24 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { fromPublicId } from '@atrium/contracts';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
+import { call, createOrganization, seatStoreModes, type TestApp } from '../../../test/app.ts';
 import { tenantSnapshot } from '../../../test/snapshot.ts';
 
 /** Bad acquire metadata is a 400 problem document on both seat stores, and no seat, row or Redis key changes. */
 
-const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-const redisPrefix = `test:${randomBytes(4).toString('hex')}:`;
-afterAll(async () => {
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-});
-
-const modes: Array<[string, () => Promise<TestApp>]> = [
-  ['postgres', () => createTestApp({ journalFlushIntervalMs: 10 })],
-  ['redis', () => createTestApp({ journalFlushIntervalMs: 10, redisKeyPrefix: redisPrefix }, { redis })],
-];
+const { redis, redisPrefix, modes } = seatStoreModes();
 
 const tooManyKeys = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]));
 

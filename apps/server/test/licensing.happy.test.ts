@@ -1,24 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { fromPublicId } from '@atrium/contracts';
-import { Redis } from 'ioredis';
 import { compactVerify, importJWK, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
+import { call, createOrganization, seatStoreModes, type TestApp } from '../../../test/app.ts';
 
 /** The licensing API end to end, on both seat stores. */
 
-const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
-const redisPrefix = `test:${randomBytes(4).toString('hex')}:`;
-afterAll(async () => {
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-});
-
-const modes: Array<[string, () => Promise<TestApp>]> = [
-  ['postgres', () => createTestApp({ journalFlushIntervalMs: 10 })],
-  ['redis', () => createTestApp({ journalFlushIntervalMs: 10, redisKeyPrefix: redisPrefix }, { redis })],
-];
+const { modes } = seatStoreModes();
 
 describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
   let t: TestApp;

@@ -11,7 +11,8 @@ export interface AuditLogFilter {
   to?: string | undefined;
 }
 
-interface AuditLogRow {
+/** An audit_logs row as selected (also the events a webhook delivery carries). */
+export interface AuditLogRow {
   id: string;
   occurred_at: Date;
   actor_type: string;

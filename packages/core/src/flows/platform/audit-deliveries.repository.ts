@@ -1,17 +1,8 @@
 import { newUuid } from '@atrium/contracts';
 import type { Tx } from '@atrium/db';
+import type { AuditLogRow } from '../../platform/audit-logs.service.ts';
 
-export interface AuditEventRow {
-  id: string;
-  occurred_at: Date;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  resource_type: string;
-  resource_id: string | null;
-  request_id: string | null;
-  data: unknown;
-}
+export type AuditEventRow = AuditLogRow;
 
 export interface ClaimedDelivery {
   id: string;
