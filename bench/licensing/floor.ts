@@ -20,7 +20,7 @@ const far = Date.now() + 3_600_000;
 await redis.zadd(keys[0] as string, ...sessions.flatMap((s) => [far, s]));
 await redis.hset(keys[1] as string, ...sessions.flatMap((s) => [s, `fp\n${Date.now()}`]));
 
-type Heartbeat = (...args: Array<string | number>) => Promise<[string, string, string]>;
+type Heartbeat = (...args: Array<string | number>) => Promise<[string, string]>;
 const heartbeat = (redis as unknown as { floorHeartbeat: Heartbeat }).floorHeartbeat.bind(redis);
 
 const app = Fastify({ logger: false });
@@ -32,7 +32,7 @@ app.post(
     const { session_id } = request.body as { session_id: string };
     const reply = await heartbeat(...keys, session_id, 360_000);
     if (reply[0] !== 'ok') throw new Error(`no lease ${session_id}`);
-    return { expires_at: new Date(Number(reply[2])).toISOString() };
+    return { expires_at: new Date(Number(reply[1])).toISOString() };
   },
 );
 process.on('SIGTERM', async () => {

@@ -40,7 +40,7 @@ measure() { # name, wrk args...
   p50=$(echo "$result" | awk '$1=="50%" {print $2}')
   p99=$(echo "$result" | awk '$1=="99%" {print $2}')
   local non2xx
-  non2xx=$(echo "$result" | awk '/Non-2xx/ {print $4}')
+  non2xx=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
   log "$(printf '%-28s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  rss %s' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" "$(rss "$SERVER_PID")")"
   LAST_RPS=$rps
 }
