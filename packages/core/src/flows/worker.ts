@@ -37,7 +37,10 @@ export interface FlowWorkerOptions {
 export class FlowWorker {
   readonly workerId: string;
   private readonly options: Required<Omit<FlowWorkerOptions, 'observer' | 'workerId'>> & { observer: FlowObserver };
+  /** Runs this worker holds the lease of: executing, or recording their outcome. */
   private readonly active = new Map<string, RunControl>();
+  /** Runs whose code is executing: what `concurrency` limits. */
+  private executing = 0;
   private readonly completions: CompletionBatcher;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
@@ -97,10 +100,13 @@ export class FlowWorker {
     const { queue, concurrency, tenantConcurrency, leaseMs, pollMs, log } = this.options;
     let failures = 0;
     while (!this.stopping) {
-      const free = concurrency - this.active.size;
+      // A slot is free as soon as a run's code has returned: its completion is written (batched) while the next
+      // claim is already on its way, instead of claim and completion round trips taking turns. Runs still
+      // recording their outcome keep their lease (and heartbeat) and are bounded to another `concurrency`.
+      const free = Math.min(concurrency - this.executing, 2 * concurrency - this.active.size);
       // Claim in batches: while runs are in flight, wait until a quarter of the slots are free (one claim
       // statement per batch instead of one per finished run).
-      if (free <= 0 || (this.active.size > 0 && free < Math.ceil(concurrency / 4))) {
+      if (free <= 0 || (this.executing > 0 && free < Math.ceil(concurrency / 4))) {
         await new Promise<void>((resolve) => {
           this.slotWaiter = resolve;
         });
@@ -135,17 +141,29 @@ export class FlowWorker {
   private launch(run: StartedRun, claim: Claim) {
     const control: RunControl = { claim, run, controller: new AbortController() };
     this.active.set(run.runId, control);
+    this.executing += 1;
+    let executed = false;
+    const slotFree = () => {
+      if (!executed) {
+        executed = true;
+        this.executing -= 1;
+      }
+      this.slotWaiter?.();
+      this.slotWaiter = null;
+    };
     const definition = this.options.registry.get(run.flowId);
     executeRun(control, definition, {
       pool: this.options.pool,
       observer: this.options.observer,
     })
-      .then((outcome) => this.finish(control, outcome))
+      .then((outcome) => {
+        slotFree();
+        return this.finish(control, outcome);
+      })
       .catch((err: unknown) => this.options.log.error({ err, runId: run.runId }, 'could not record a run outcome'))
       .finally(() => {
         this.active.delete(run.runId);
-        this.slotWaiter?.();
-        this.slotWaiter = null;
+        slotFree();
         if (this.active.size === 0) for (const resolve of this.idleWaiters) resolve();
       });
   }
