@@ -46,6 +46,8 @@ export class FlowWorker {
   private loopDone: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private slotWaiter: (() => void) | null = null;
+  /** Ends the loop's back-off early: a write just succeeded, so the database is reachable again. */
+  private backoffWaiter: (() => void) | null = null;
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(options: FlowWorkerOptions) {
@@ -83,6 +85,7 @@ export class FlowWorker {
     this.stopping = true;
     this.options.queue.wake();
     this.slotWaiter?.();
+    this.backoffWaiter?.();
     await this.loopDone;
     if (this.active.size > 0) await this.whenIdle(drainTimeoutMs);
     const leftover = [...this.active.values()];
@@ -123,7 +126,16 @@ export class FlowWorker {
         failures += 1;
         const delayMs = Math.min(5000, 100 * 2 ** failures) * (0.5 + Math.random());
         log.warn({ err, delayMs }, 'flow worker could not reach its queue; backing off');
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await new Promise<void>((resolve) => {
+          let timer: NodeJS.Timeout | undefined;
+          const done = () => {
+            clearTimeout(timer);
+            if (this.backoffWaiter === done) this.backoffWaiter = null;
+            resolve();
+          };
+          timer = setTimeout(done, delayMs);
+          this.backoffWaiter = done;
+        });
       }
     }
   }
@@ -177,6 +189,7 @@ export class FlowWorker {
         60_000,
         () => false,
       );
+      this.backoffWaiter?.();
       if (accepted) this.options.observer.runFinished?.(control.run.flowId, 'succeeded');
       this.options.queue.settled(claim);
       return;
@@ -187,6 +200,7 @@ export class FlowWorker {
       60_000,
       () => false,
     );
+    this.backoffWaiter?.();
     if (status && status !== 'queued') this.options.observer.runFinished?.(control.run.flowId, status);
     this.options.queue.settled(claim);
     if (status === 'queued') this.options.queue.wake();
