@@ -46,8 +46,8 @@ interface Counters {
 
 async function counters(admin: pg.Client, db: string, local: pg.Client): Promise<Counters> {
   const trips = roundTrips;
-  // Backends report their statistics at most once a second.
-  await new Promise((resolve) => setTimeout(resolve, 1200));
+  // An idle backend reports its table statistics up to 10 s later (PostgreSQL 15: PGSTAT_IDLE_INTERVAL).
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
   await admin.query('select pg_stat_clear_snapshot()');
   const { rows: dbRows } = await admin.query<{ xact_commit: string }>(
     'select xact_commit from pg_stat_database where datname = $1',
