@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import {
   defineFlow,
   enqueueMany,
+  enqueueNow,
   FlowRegistry,
   FlowWorker,
   NatsQueue,
@@ -148,7 +149,8 @@ async function atrium(backend: 'postgres' | 'nats', ownerUrl: string, appUrl: st
       }
     },
     () => worker.start(),
-    (t) => withTenant(pool, tenantId, (tx) => enqueueMany(tx, 'bench.noop', [{ input: { t } }], { tenantId })),
+    // A standalone enqueue, like graphile-worker's addJob: one round trip (enqueueNow).
+    (t) => enqueueNow(pool, 'bench.noop', [{ input: { t } }], { tenantId }),
   );
   await worker.stop(1000);
   await pool.end();
@@ -273,9 +275,13 @@ async function main() {
     const previous = best.get(result.system);
     if (!previous || result.jobsPerSecond > previous.jobsPerSecond) best.set(result.system, result);
   };
+  // BENCH_SYSTEMS=atrium-postgres,graphile-worker runs only those (Default: all four).
+  const only = process.env.BENCH_SYSTEMS?.split(',');
+  const wanted = (system: string) => !only || only.includes(system);
   for (let round = 0; round < rounds; round++) {
     const stamp = `${Date.now().toString(36)}_${round}`;
     for (const backend of ['postgres', 'nats'] as const) {
+      if (!wanted(`atrium-${backend}`)) continue;
       keep(
         await withDatabase(`atrium_bench_${backend}_${stamp}`, async (ownerUrl) => {
           await migrate(ownerUrl);
@@ -283,8 +289,8 @@ async function main() {
         }),
       );
     }
-    keep(await withDatabase(`atrium_bench_graphile_${stamp}`, graphile));
-    keep(await withDatabase(`atrium_bench_pgboss_${stamp}`, pgBoss));
+    if (wanted('graphile-worker')) keep(await withDatabase(`atrium_bench_graphile_${stamp}`, graphile));
+    if (wanted('pg-boss')) keep(await withDatabase(`atrium_bench_pgboss_${stamp}`, pgBoss));
   }
   const results = [...best.values()];
   const reference = best.get('graphile-worker')?.jobsPerSecond ?? Number.NaN;

@@ -27,6 +27,10 @@ export function createPool(options: PoolOptions): Pool {
   });
   // An idle client can fail when the server restarts; without a listener that error would crash the process.
   pool.on('error', (err) => options.onError?.(err));
+  // A client released after a failed query can still receive the server's FATAL message (a shutdown) before its
+  // socket closes, when neither the pool nor a caller listens any more: that too must not crash the process.
+  // The failure itself reaches the query that was running.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

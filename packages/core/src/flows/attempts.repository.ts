@@ -48,6 +48,14 @@ function toStarted(row: StartedRow): Started {
 }
 
 /**
+ * Claims commit without waiting for the WAL flush (ADR 0204): a claim lost in a database crash only makes its
+ * runs claimable again after recovery, as a worker crash would, while every write that must survive — a step
+ * result, a completion, a retry — still commits synchronously, and flushing its WAL flushes the claim's before it.
+ * Set first (LATERAL), transaction-local: it never outlives this statement's transaction.
+ */
+const asyncCommit = `(select set_config('synchronous_commit', 'off', true)) as async_commit(off) cross join lateral`;
+
+/**
  * Claims up to `max` ready runs across tenants, fairly, and starts them, in one round trip
  * (flow_claim_and_start, migration 0002): lease, attempt row (a previous attempt still marked running is lost),
  * and the memoized step results. Batches, because a single-row SKIP LOCKED dequeue gets slower as workers are
@@ -60,12 +68,10 @@ export async function claimAndStart(
   tenantConcurrency: number,
   leaseMs: number,
 ): Promise<Started[]> {
-  const { rows } = await pool.query<StartedRow>('select * from flow_claim_and_start($1, $2, $3, $4)', [
-    workerId,
-    max,
-    tenantConcurrency,
-    leaseMs,
-  ]);
+  const { rows } = await pool.query<StartedRow>(
+    `select c.* from ${asyncCommit} flow_claim_and_start($1, $2, $3, $4) c`,
+    [workerId, max, tenantConcurrency, leaseMs],
+  );
   return rows.map(toStarted);
 }
 
@@ -76,7 +82,8 @@ export async function claimDispatchedAndStart(
   dispatches: Dispatch[],
   leaseMs: number,
 ): Promise<Started[]> {
-  const { rows } = await pool.query<StartedRow>('select * from flow_claim_dispatched_and_start($1, $2, $3, $4, $5)', [
+  const sql = `select c.* from ${asyncCommit} flow_claim_dispatched_and_start($1, $2, $3, $4, $5) c`;
+  const { rows } = await pool.query<StartedRow>(sql, [
     workerId,
     dispatches.map((d) => d.tenantId),
     dispatches.map((d) => d.runId),

@@ -10,7 +10,7 @@ export {
   retryDelayMs,
   type StepInfo,
 } from './definition.ts';
-export { type Enqueued, type EnqueueOptions, enqueue, enqueueMany } from './enqueue.ts';
+export { type Enqueued, type EnqueueOptions, enqueue, enqueueMany, enqueueNow } from './enqueue.ts';
 export { FlowInputSecrets, type SealContext } from './input-secrets.ts';
 export { NatsQueue, type NatsQueueOptions } from './nats-queue.ts';
 export * from './platform/index.ts';

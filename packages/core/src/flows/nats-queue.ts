@@ -58,6 +58,9 @@ export class NatsQueue implements QueueBackend {
   private dispatcher: Promise<void> | null = null;
   /** The workers' per-tenant limit, learned from their claims: the dispatcher applies it to what it publishes. */
   private tenantConcurrency = 1000;
+  /** Runs settled here since the dispatcher last looked at the window. */
+  private settledSinceDispatch = 0;
+  private readonly wakeAfterSettled: number;
   private readonly options: Required<Omit<NatsQueueOptions, 'onError'>> & Pick<NatsQueueOptions, 'onError'>;
 
   constructor(options: NatsQueueOptions) {
@@ -70,6 +73,7 @@ export class NatsQueue implements QueueBackend {
       ...options,
     };
     this.listener = new ReadyListener(options.connectionString, options.onError);
+    this.wakeAfterSettled = Math.max(1, Math.floor(this.options.windowMessages / 4));
   }
 
   async start() {
@@ -136,8 +140,11 @@ export class NatsQueue implements QueueBackend {
   settled(claim: Claim) {
     this.inFlight.get(claim.runId)?.ack();
     this.inFlight.delete(claim.runId);
-    // A finished run frees a place under the window and the tenant's limit.
-    this.listener.wake();
+    // A finished run frees a place under the window and the tenant's limit. The dispatcher is woken once a
+    // quarter of the window is free (one dispatch statement per batch, not per finished run), or at once when
+    // this worker has nothing buffered left to start.
+    this.settledSinceDispatch += 1;
+    if (this.settledSinceDispatch >= this.wakeAfterSettled || this.buffer.length === 0) this.listener.wake();
   }
 
   extended(claim: Claim) {
@@ -212,9 +219,11 @@ export class NatsQueue implements QueueBackend {
     let failures = 0;
     while (!this.stopped) {
       try {
-        const published = await this.dispatchOnce();
+        const more = await this.dispatchOnce();
         failures = 0;
-        if (published === 0) await this.listener.sleep(250);
+        // Everything ready was published, or the window is full: wait for an enqueue, a settled quarter of the
+        // window, or the poll (delayed runs and retries become due by time).
+        if (!more) await this.listener.sleep(250);
       } catch (err) {
         failures += 1;
         this.options.onError?.(err as Error);
@@ -223,11 +232,14 @@ export class NatsQueue implements QueueBackend {
     }
   }
 
-  private async dispatchOnce(): Promise<number> {
+  /** Publishes what fits in the window; true when a full batch went out and the window still has room. */
+  private async dispatchOnce(): Promise<boolean> {
     const { stream, windowMessages, redispatchAfterMs, pool } = this.options;
+    this.settledSinceDispatch = 0;
     const info = await (this.jsm as JetStreamManager).streams.info(stream);
-    const room = Math.min(256, windowMessages - info.state.messages);
-    if (room <= 0) return 0;
+    const space = windowMessages - info.state.messages;
+    const room = Math.min(256, space);
+    if (room <= 0) return false;
     const dispatches = await markDispatched(pool, room, this.tenantConcurrency, redispatchAfterMs);
     const js = this.js as JetStreamClient;
     const results = await Promise.allSettled(
@@ -248,7 +260,7 @@ export class NatsQueue implements QueueBackend {
       );
       throw (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
     }
-    return dispatches.length;
+    return dispatches.length === room && space > room;
   }
 }
 

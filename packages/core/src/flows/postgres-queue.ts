@@ -18,6 +18,8 @@ export class PostgresQueue implements QueueBackend {
   readonly name = 'postgres' as const;
   private readonly pool: Pool;
   private readonly listener: ReadyListener;
+  /** The last claim got fewer runs than it asked for: nothing more was ready when it ran. */
+  private drained = false;
 
   constructor(options: PostgresQueueOptions) {
     this.pool = options.pool;
@@ -29,6 +31,10 @@ export class PostgresQueue implements QueueBackend {
   }
 
   async claim(options: ClaimOptions, waitMs: number): Promise<Started[]> {
+    // After a claim that emptied the queue, another claim would find nothing (about one empty claim statement
+    // per run when runs arrive one at a time): wait for the next announcement first. One that came during the
+    // claim ends this wait at once; runs that become ready by time are found by the poll, as before.
+    if (this.drained && waitMs > 0) await this.listener.sleep(waitMs);
     const claims = await claimAndStart(
       this.pool,
       options.workerId,
@@ -36,6 +42,7 @@ export class PostgresQueue implements QueueBackend {
       options.tenantConcurrency,
       options.leaseMs,
     );
+    this.drained = claims.length > 0 && claims.length < options.max;
     if (claims.length === 0 && waitMs > 0) await this.listener.sleep(waitMs);
     return claims;
   }

@@ -38,12 +38,19 @@ export interface FlowWorkerOptions {
 export class FlowWorker {
   readonly workerId: string;
   private readonly options: Required<Omit<FlowWorkerOptions, 'observer' | 'workerId'>> & { observer: FlowObserver };
+  /** Runs this worker holds the lease of: executing, or recording their outcome. */
   private readonly active = new Map<string, RunControl>();
+  /** Runs whose code is executing: what `concurrency` limits. */
+  private executing = 0;
+  /** Runs whose code returned and whose outcome is being written: a drain never hands these back. */
+  private readonly recording = new Set<string>();
   private readonly completions: CompletionBatcher;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private slotWaiter: (() => void) | null = null;
+  /** Ends the loop's back-off early: a write just succeeded, so the database is reachable again. */
+  private backoffWaiter: (() => void) | null = null;
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(options: FlowWorkerOptions) {
@@ -81,9 +88,12 @@ export class FlowWorker {
     this.stopping = true;
     this.options.queue.wake();
     this.slotWaiter?.();
+    this.backoffWaiter?.();
     await this.loopDone;
     if (this.active.size > 0) await this.whenIdle(drainTimeoutMs);
-    const leftover = [...this.active.values()];
+    // Only runs still executing are handed back. A run whose outcome is being written (the database is slow or
+    // away) keeps its lease: its completion commits, or the lease lapses and the run's memoized steps resume elsewhere.
+    const leftover = [...this.active.values()].filter((run) => !this.recording.has(run.run.runId));
     for (const run of leftover) run.controller.abort(new StopReason('drain', 'the worker is shutting down'));
     await handBackRuns(
       this.options.pool,
@@ -98,10 +108,13 @@ export class FlowWorker {
     const { queue, concurrency, tenantConcurrency, leaseMs, pollMs, log } = this.options;
     let failures = 0;
     while (!this.stopping) {
-      const free = concurrency - this.active.size;
+      // A slot is free as soon as a run's code has returned: its completion is written (batched) while the next
+      // claim is already on its way, instead of claim and completion round trips taking turns. Runs still
+      // recording their outcome keep their lease (and heartbeat) and are bounded to another `concurrency`.
+      const free = Math.min(concurrency - this.executing, 2 * concurrency - this.active.size);
       // Claim in batches: while runs are in flight, wait until a quarter of the slots are free (one claim
       // statement per batch instead of one per finished run).
-      if (free <= 0 || (this.active.size > 0 && free < Math.ceil(concurrency / 4))) {
+      if (free <= 0 || (this.executing > 0 && free < Math.ceil(concurrency / 4))) {
         await new Promise<void>((resolve) => {
           this.slotWaiter = resolve;
         });
@@ -118,7 +131,16 @@ export class FlowWorker {
         failures += 1;
         const delayMs = Math.min(5000, 100 * 2 ** failures) * (0.5 + Math.random());
         log.warn({ err, delayMs }, 'flow worker could not reach its queue; backing off');
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await new Promise<void>((resolve) => {
+          let timer: NodeJS.Timeout | undefined;
+          const done = () => {
+            clearTimeout(timer);
+            if (this.backoffWaiter === done) this.backoffWaiter = null;
+            resolve();
+          };
+          timer = setTimeout(done, delayMs);
+          this.backoffWaiter = done;
+        });
       }
     }
   }
@@ -136,17 +158,31 @@ export class FlowWorker {
   private launch(run: StartedRun, claim: Claim) {
     const control: RunControl = { claim, run, controller: new AbortController() };
     this.active.set(run.runId, control);
+    this.executing += 1;
+    let executed = false;
+    const slotFree = () => {
+      if (!executed) {
+        executed = true;
+        this.executing -= 1;
+      }
+      this.slotWaiter?.();
+      this.slotWaiter = null;
+    };
     const definition = this.options.registry.get(run.flowId);
     executeRun(control, definition, {
       pool: this.options.pool,
       observer: this.options.observer,
     })
-      .then((outcome) => this.finish(control, outcome))
+      .then((outcome) => {
+        slotFree();
+        this.recording.add(run.runId);
+        return this.finish(control, outcome);
+      })
       .catch((err: unknown) => this.options.log.error({ err, runId: run.runId }, 'could not record a run outcome'))
       .finally(() => {
         this.active.delete(run.runId);
-        this.slotWaiter?.();
-        this.slotWaiter = null;
+        this.recording.delete(run.runId);
+        slotFree();
         if (this.active.size === 0) for (const resolve of this.idleWaiters) resolve();
       });
   }
@@ -160,6 +196,7 @@ export class FlowWorker {
         60_000,
         () => false,
       );
+      this.backoffWaiter?.();
       if (accepted) this.options.observer.runFinished?.(control.run.flowId, 'succeeded');
       this.options.queue.settled(claim);
       return;
@@ -170,6 +207,7 @@ export class FlowWorker {
       60_000,
       () => false,
     );
+    this.backoffWaiter?.();
     if (status && status !== 'queued') this.options.observer.runFinished?.(control.run.flowId, status);
     this.options.queue.settled(claim);
     if (status === 'queued') this.options.queue.wake();
