@@ -223,9 +223,9 @@ export class LeaseService {
         continue;
       }
       try {
-        const { live, expired } = await this.deps.store.sweep(ref(license));
+        const { expired, used } = await this.deps.store.expire(ref(license));
         this.expired(license, expired);
-        this.observer.seats(license.tenantId, license.id, live.length, license.maxSeats);
+        this.observer.seats(license.tenantId, license.id, used, license.maxSeats);
       } catch {
         // The next round retries; a store outage is visible in the request metrics.
       }
@@ -245,9 +245,9 @@ export class LeaseService {
     for (const { id } of rows) {
       const license = await this.deps.cache.byId(tenantId, id);
       if (!license) continue;
-      const { live, expired } = await this.deps.store.sweep(ref(license));
+      const { expired, used } = await this.deps.store.expire(ref(license));
       this.expired(license, expired);
-      this.observer.seats(license.tenantId, license.id, live.length, license.maxSeats);
+      this.observer.seats(license.tenantId, license.id, used, license.maxSeats);
       expiredCount += expired.length;
     }
     return { licenses: rows.length, expired: expiredCount };

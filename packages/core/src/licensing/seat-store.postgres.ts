@@ -137,17 +137,23 @@ export class PostgresSeatStore implements SeatStore {
 
   sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
     return withTenant(this.pool, license.tenantId, async (tx) => {
-      const expired = await dropExpired(tx, license.tenantId, license.licenseId);
-      await insertJournalEntries(
-        tx,
-        license.tenantId,
-        expired.map((lease) => journal(license.licenseId, 'expired', lease, lease.expiresAtMs)),
-      );
+      const expired = await dropExpired(tx, license);
       const { rows } = await tx.query<LeaseRow>(
         `select ${leaseColumns} from license_leases where tenant_id = $1 and license_id = $2 order by acquired_at`,
         [license.tenantId, license.licenseId],
       );
       return { live: rows.map(toLease), expired };
+    });
+  }
+
+  expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
+    return withTenant(this.pool, license.tenantId, async (tx) => {
+      const expired = await dropExpired(tx, license);
+      const { rows } = await tx.query<{ used: number }>(
+        'select count(*)::int as used from license_leases where tenant_id = $1 and license_id = $2',
+        [license.tenantId, license.licenseId],
+      );
+      return { expired, used: rows[0]?.used ?? 0 };
     });
   }
 
@@ -159,11 +165,18 @@ export class PostgresSeatStore implements SeatStore {
   async close(): Promise<void> {}
 }
 
-async function dropExpired(tx: Tx, tenantId: string, licenseId: string): Promise<Lease[]> {
+/** Deletes the license's expired leases and journals their expiry, in the caller's transaction. */
+async function dropExpired(tx: Tx, license: LicenseRef): Promise<Lease[]> {
   const { rows } = await tx.query<LeaseRow>(
     `delete from license_leases where tenant_id = $1 and license_id = $2 and expires_at <= clock_timestamp()
      returning ${leaseColumns}`,
-    [tenantId, licenseId],
+    [license.tenantId, license.licenseId],
   );
-  return rows.map(toLease);
+  const expired = rows.map(toLease);
+  await insertJournalEntries(
+    tx,
+    license.tenantId,
+    expired.map((lease) => journal(license.licenseId, 'expired', lease, lease.expiresAtMs)),
+  );
+  return expired;
 }

@@ -76,6 +76,11 @@ if redis.call('HGET', KEYS[3], fp) == ARGV[1] then redis.call('HDEL', KEYS[3], f
 return {'ok', info, tostring(score or now), tostring(now)}
 `;
 
+/** Returns expired triples and the number of live leases. */
+export const expireScript = `${ready}${now}${sweep}
+return {'ok', expired, redis.call('ZCARD', KEYS[1])}
+`;
+
 /** Returns expired triples and live triples (session, info, expiry). */
 export const sweepScript = `${ready}${now}${sweep}
 local live = {}

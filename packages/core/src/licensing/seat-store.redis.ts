@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import {
   acquireScript,
+  expireScript,
   heartbeatScript,
   reconcileScript,
   releaseScript,
@@ -39,6 +40,7 @@ interface SeatCommands {
   atriumSeatHeartbeat(...args: Array<string | number>): Promise<ScriptReply>;
   atriumSeatRelease(...args: Array<string | number>): Promise<ScriptReply>;
   atriumSeatSweep(...args: Array<string | number>): Promise<ScriptReply>;
+  atriumSeatExpire(...args: Array<string | number>): Promise<ScriptReply>;
   atriumSeatRestore(...args: Array<string | number>): Promise<number>;
   atriumSeatReconcile(...args: Array<string | number>): Promise<[number, number, number]>;
 }
@@ -82,6 +84,7 @@ export class RedisSeatStore implements SeatStore {
       atriumSeatHeartbeat: heartbeatScript,
       atriumSeatRelease: releaseScript,
       atriumSeatSweep: sweepScript,
+      atriumSeatExpire: expireScript,
       atriumSeatRestore: restoreScript,
       atriumSeatReconcile: reconcileScript,
     };
@@ -129,6 +132,11 @@ export class RedisSeatStore implements SeatStore {
   async sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
     const reply = await this.run(license, (keys) => this.redis.atriumSeatSweep(...keys));
     return { expired: triples(reply[1]), live: triples(reply[2]) };
+  }
+
+  async expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
+    const reply = await this.run(license, (keys) => this.redis.atriumSeatExpire(...keys));
+    return { expired: triples(reply[1]), used: Number(reply[2]) };
   }
 
   async forget(license: LicenseRef): Promise<void> {

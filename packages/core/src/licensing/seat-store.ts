@@ -52,8 +52,13 @@ export interface SeatStore {
   heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<number | null>;
   /** Drops a lease; null when there was none (release is idempotent). */
   release(license: LicenseRef, sessionId: string): Promise<Lease | null>;
-  /** Drops expired leases and returns the live ones: what status shows and the reaper calls. */
+  /** Drops expired leases and returns the live ones: what status shows. */
   sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }>;
+  /**
+   * Drops expired leases and counts the live ones, without reading them: what the reaper and the periodic sweep
+   * call, as often as every few seconds, on licenses that may hold many thousands of leases.
+   */
+  expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }>;
   /** Forgets every lease of a deleted license. */
   forget(license: LicenseRef): Promise<void>;
   close(): Promise<void>;
