@@ -149,6 +149,33 @@ describe.each(stores)('%s seat store', (_name, make) => {
     expect(await store.heartbeat(ref, live.lease.sessionId, 60_000)).toBeNull();
   });
 
+  it('answers each of many heartbeats sent at once (one batch on PostgreSQL), across licenses', async () => {
+    const one = await newLicense(3);
+    const two = await newLicense(3);
+    const a = await store.acquire(request(one, 'a', 3, 60_000));
+    const b = await store.acquire(request(two, 'b', 3, 60_000));
+    const dying = await store.acquire(request(one, 'dying', 3, 150));
+    if (a.kind === 'exhausted' || b.kind === 'exhausted' || dying.kind === 'exhausted') throw new Error('no seat');
+    await sleep(250);
+    const beats = await Promise.all([
+      store.heartbeat({ tenantId, licenseId: one }, a.lease.sessionId, 90_000),
+      store.heartbeat({ tenantId, licenseId: two }, b.lease.sessionId, 90_000),
+      store.heartbeat({ tenantId, licenseId: one }, dying.lease.sessionId, 90_000),
+      store.heartbeat({ tenantId, licenseId: one }, newUuid(), 90_000),
+      // b's session under the wrong license is not b's lease.
+      store.heartbeat({ tenantId, licenseId: one }, b.lease.sessionId, 90_000),
+      store.heartbeat({ tenantId, licenseId: one }, a.lease.sessionId, 90_000),
+    ]);
+    expect(beats.map((expiry) => (expiry === null ? null : expiry > a.lease.expiresAtMs))).toEqual([
+      true,
+      true,
+      null,
+      null,
+      null,
+      true,
+    ]);
+  });
+
   it('releases idempotently and gives the seat back', async () => {
     const licenseId = await newLicense(1);
     const ref = { tenantId, licenseId };
