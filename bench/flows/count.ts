@@ -1,35 +1,12 @@
-/**
- * Work per job, independent of machine noise: client round trips (queries sent by node-postgres), committed
- * transactions and row operations per table, for the enqueue path and for the worker, per backend.
- *
- *   node bench/flows/count.ts [jobs=2000] [latencyJobs=200] [concurrency=16] [backend=postgres|nats]
- *
- * "fill": `jobs` runs enqueued in batches of 1000, then one worker drains them (the throughput phase).
- * "one by one": `latencyJobs` runs each enqueued in its own tenant transaction, as an API would, and the worker
- * takes each as it comes (the latency phase). Environment as bench/flows/run.ts.
- */
-import { randomUUID } from 'node:crypto';
-import {
-  defineFlow,
-  enqueueMany,
-  enqueueNow,
-  FlowRegistry,
-  FlowWorker,
-  NatsQueue,
-  PostgresQueue,
-  type QueueBackend,
-} from '@atrium/core';
+import { defineFlow, enqueueMany, enqueueNow, FlowRegistry, FlowWorker } from '@atrium/core';
 import { createPool, migrate, withCredentials, withTenant } from '@atrium/db';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { adminUrl, benchQueue, createBenchOrganization } from './atrium.ts';
 
 const jobs = Number(process.argv[2] ?? 2000);
 const latencyJobs = Number(process.argv[3] ?? 200);
 const concurrency = Number(process.argv[4] ?? 16);
 const backend = (process.argv[5] ?? 'postgres') as 'postgres' | 'nats';
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const natsUrl = process.env.BENCH_NATS_URL ?? '127.0.0.1:4222';
 
 let roundTrips = 0;
 const originalQuery = pg.Client.prototype.query;
@@ -96,19 +73,11 @@ async function main() {
   const url = new URL(adminUrl);
   url.pathname = `/${db}`;
   const ownerUrl = url.toString();
-  const stream = `ATRIUM_COUNT_${randomUUID().slice(0, 8).toUpperCase()}`;
+  let closeQueue = async () => {};
   try {
     await migrate(ownerUrl);
     const appUrl = withCredentials(ownerUrl, 'atrium_app');
-    const dbAdmin = new pg.Client({ connectionString: ownerUrl });
-    await dbAdmin.connect();
-    const tenantId = randomUUID();
-    await dbAdmin.query('insert into organizations (id, slug, name) values ($1, $2, $3)', [
-      tenantId,
-      `c-${tenantId}`,
-      'C',
-    ]);
-    await dbAdmin.end();
+    const tenantId = await createBenchOrganization(ownerUrl);
     const local = new pg.Client({ connectionString: ownerUrl });
     await local.connect();
     const pool = createPool({ connectionString: appUrl, max: 20 });
@@ -130,16 +99,9 @@ async function main() {
         if (finished >= count) resolve();
         setTimeout(() => reject(new Error(`timed out at ${finished}/${count}`)), 120_000).unref();
       });
-    const queue: QueueBackend =
-      backend === 'postgres'
-        ? new PostgresQueue({ pool, connectionString: appUrl })
-        : new NatsQueue({
-            pool,
-            connectionString: appUrl,
-            servers: natsUrl,
-            stream,
-            windowMessages: 4 * concurrency * 8,
-          });
+    const bench = benchQueue(backend, pool, appUrl, concurrency);
+    closeQueue = bench.close;
+    const queue = bench.queue;
     const worker = new FlowWorker({
       pool,
       registry: new FlowRegistry([flow]),
@@ -188,11 +150,7 @@ async function main() {
   } finally {
     await admin.query(`drop database if exists ${db} with (force)`);
     await admin.end();
-    if (backend === 'nats') {
-      const nc = await connect({ servers: natsUrl });
-      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {});
-      await nc.close();
-    }
+    await closeQueue();
   }
 }
 

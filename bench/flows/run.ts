@@ -1,37 +1,15 @@
-/**
- * Flows throughput and latency, Atrium (PostgreSQL and JetStream backends) against graphile-worker and pg-boss,
- * on the same database server, same machine, same trivial job, in one run. See bench/README.md ("Flows").
- *
- *   node bench/flows/run.ts [jobs=20000] [latencyJobs=2000] [concurrency=16]
- *
- * Environment: BENCH_DATABASE_URL (Default: postgres://postgres@127.0.0.1:5432/postgres, a superuser: the run
- * creates and drops its own database), BENCH_NATS_URL (Default: 127.0.0.1:4222).
- */
-import { randomUUID } from 'node:crypto';
-import {
-  defineFlow,
-  enqueueMany,
-  enqueueNow,
-  FlowRegistry,
-  FlowWorker,
-  NatsQueue,
-  PostgresQueue,
-  type QueueBackend,
-} from '@atrium/core';
+import { defineFlow, enqueueMany, enqueueNow, FlowRegistry, FlowWorker } from '@atrium/core';
 import { createPool, migrate, withCredentials, withTenant } from '@atrium/db';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { Logger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import { adminUrl, benchQueue, createBenchOrganization } from './atrium.ts';
 
 const jobs = Number(process.argv[2] ?? 20_000);
 const latencyJobs = Number(process.argv[3] ?? 2000);
 const concurrency = Number(process.argv[4] ?? 16);
 const latencyRatePerSecond = 500;
 const phaseTimeoutMs = 180_000;
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const natsUrl = process.env.BENCH_NATS_URL ?? '127.0.0.1:4222';
 
 interface Result {
   system: string;
@@ -108,11 +86,7 @@ async function measure(
 
 async function atrium(backend: 'postgres' | 'nats', ownerUrl: string, appUrl: string): Promise<Result> {
   const pool = createPool({ connectionString: appUrl, max: 20 });
-  const owner = new pg.Client({ connectionString: ownerUrl });
-  await owner.connect();
-  const tenantId = randomUUID();
-  await owner.query('insert into organizations (id, slug, name) values ($1, $2, $3)', [tenantId, `b-${tenantId}`, 'B']);
-  await owner.end();
+  const tenantId = await createBenchOrganization(ownerUrl);
   const tally = new Tally();
   const flow = defineFlow<{ t?: number }>({
     id: 'bench.noop',
@@ -121,17 +95,7 @@ async function atrium(backend: 'postgres' | 'nats', ownerUrl: string, appUrl: st
       tally.record(ctx.input.t);
     },
   });
-  const stream = `ATRIUM_BENCH_${randomUUID().slice(0, 8).toUpperCase()}`;
-  const queue: QueueBackend =
-    backend === 'postgres'
-      ? new PostgresQueue({ pool, connectionString: appUrl })
-      : new NatsQueue({
-          pool,
-          connectionString: appUrl,
-          servers: natsUrl,
-          stream,
-          windowMessages: 4 * concurrency * 8,
-        });
+  const { queue, close } = benchQueue(backend, pool, appUrl, concurrency);
   const worker = new FlowWorker({
     pool,
     registry: new FlowRegistry([flow]),
@@ -154,11 +118,7 @@ async function atrium(backend: 'postgres' | 'nats', ownerUrl: string, appUrl: st
   );
   await worker.stop(1000);
   await pool.end();
-  if (backend === 'nats') {
-    const nc = await connect({ servers: natsUrl });
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => {});
-    await nc.close();
-  }
+  await close();
   return result;
 }
 

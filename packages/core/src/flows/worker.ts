@@ -40,8 +40,6 @@ export class FlowWorker {
   private readonly options: Required<Omit<FlowWorkerOptions, 'observer' | 'workerId'>> & { observer: FlowObserver };
   /** Runs this worker holds the lease of: executing, or recording their outcome. */
   private readonly active = new Map<string, RunControl>();
-  /** Runs whose code is executing: what `concurrency` limits. */
-  private executing = 0;
   /** Runs whose code returned and whose outcome is being written: a drain never hands these back. */
   private readonly recording = new Set<string>();
   private readonly completions: CompletionBatcher;
@@ -155,16 +153,15 @@ export class FlowWorker {
     }
   }
 
+  /** Runs whose code is executing: what `concurrency` limits. */
+  private get executing() {
+    return this.active.size - this.recording.size;
+  }
+
   private launch(run: StartedRun, claim: Claim) {
     const control: RunControl = { claim, run, controller: new AbortController() };
     this.active.set(run.runId, control);
-    this.executing += 1;
-    let executed = false;
     const slotFree = () => {
-      if (!executed) {
-        executed = true;
-        this.executing -= 1;
-      }
       this.slotWaiter?.();
       this.slotWaiter = null;
     };
@@ -174,8 +171,8 @@ export class FlowWorker {
       observer: this.options.observer,
     })
       .then((outcome) => {
-        slotFree();
         this.recording.add(run.runId);
+        slotFree();
         return this.finish(control, outcome);
       })
       .catch((err: unknown) => this.options.log.error({ err, runId: run.runId }, 'could not record a run outcome'))

@@ -14,17 +14,24 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
+/** forget(s, info): removes a session's info and its fingerprint's entry, if that still names this session. */
+const forget = `
+local function forget(s, info)
+  local fp = string.sub(info, 1, string.find(info, '\\n', 1, true) - 1)
+  if redis.call('HGET', KEYS[3], fp) == s then redis.call('HDEL', KEYS[3], fp) end
+  redis.call('HDEL', KEYS[2], s)
+end
+`;
+
 /** Drops leases whose expiry passed; `expired` gets triples session, info, expiry. */
-const sweep = `
+const sweep = `${forget}
 local expired = {}
 local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES')
 for i = 1, #gone, 2 do
   local s = gone[i]
   local info = redis.call('HGET', KEYS[2], s)
   if info then
-    local fp = string.sub(info, 1, string.find(info, '\\n', 1, true) - 1)
-    if redis.call('HGET', KEYS[3], fp) == s then redis.call('HDEL', KEYS[3], fp) end
-    redis.call('HDEL', KEYS[2], s)
+    forget(s, info)
     expired[#expired + 1] = s
     expired[#expired + 1] = info
     expired[#expired + 1] = gone[i + 1]
@@ -65,14 +72,12 @@ return {'ok', tostring(expires)}
 `;
 
 /** ARGV: session. Returns the lease's info, its expiry and the time, or 'gone'. */
-export const releaseScript = `${ready}${now}
+export const releaseScript = `${ready}${now}${forget}
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local info = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 if not info then return {'gone'} end
-redis.call('HDEL', KEYS[2], ARGV[1])
-local fp = string.sub(info, 1, string.find(info, '\\n', 1, true) - 1)
-if redis.call('HGET', KEYS[3], fp) == ARGV[1] then redis.call('HDEL', KEYS[3], fp) end
+forget(ARGV[1], info)
 return {'ok', info, tostring(score or now), tostring(now)}
 `;
 
@@ -123,18 +128,14 @@ return restored
  * ARGV: lifetime ms, n, n sessions the journal says ended, then the open leases' quadruples. Drops the ended
  * sessions, adds the open leases the set lacks; returns restored, dropped and the live count.
  */
-export const reconcileScript = `${now}
+export const reconcileScript = `${now}${forget}
 local dropped = 0
 local n = tonumber(ARGV[2])
 for i = 3, 2 + n do
   local s = ARGV[i]
   local removed = redis.call('ZREM', KEYS[1], s)
   local info = redis.call('HGET', KEYS[2], s)
-  if info then
-    local fp = string.sub(info, 1, string.find(info, '\\n', 1, true) - 1)
-    if redis.call('HGET', KEYS[3], fp) == s then redis.call('HDEL', KEYS[3], fp) end
-    redis.call('HDEL', KEYS[2], s)
-  end
+  if info then forget(s, info) end
   if removed == 1 or info then dropped = dropped + 1 end
 end
 local first = 3 + n
