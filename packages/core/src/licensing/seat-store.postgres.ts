@@ -1,5 +1,6 @@
 import { type Pool, type Tx, tenantStatementInOneRoundTrip, uuidLiteral, withTenant } from '@atrium/db';
 import pg from 'pg';
+import { TurnBatcher } from '../shared/turn-batcher.ts';
 import { insertJournalEntries, type JournalEntry } from './journal.repository.ts';
 import type { AcquireOutcome, Lease, LeaseMetadata, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
 
@@ -30,12 +31,10 @@ interface AcquireRow {
 
 const leaseColumns = 'session_id, fingerprint, acquired_at, expires_at, metadata';
 
-interface PendingBeat {
+interface Beat {
   licenseId: string;
   sessionId: string;
   lifetimeMs: number;
-  resolve(expiresAtMs: number | null): void;
-  reject(err: unknown): void;
 }
 
 /** Heartbeats in one UPDATE at most: the statement stays small even when thousands arrive in one turn. */
@@ -74,12 +73,12 @@ export class PostgresSeatStore implements SeatStore {
   readonly name = 'postgres';
   readonly journalsItself = true;
   private readonly pool: Pool;
-  /** Heartbeats waiting for this turn of the event loop to end, per organization (see `heartbeat`). */
-  private beats = new Map<string, PendingBeat[]>();
-  private beatsScheduled = false;
+  /** Heartbeats of one turn of the event loop, per organization (see `heartbeat`). */
+  private readonly beats: TurnBatcher<string, Beat, number | null>;
 
   constructor(pool: Pool) {
     this.pool = pool;
+    this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), maxBeatsPerStatement);
   }
 
   /**
@@ -121,52 +120,30 @@ export class PostgresSeatStore implements SeatStore {
    */
   heartbeat(license: LicenseRef, sessionId: string, lifetimeMs: number): Promise<number | null> {
     if (!Number.isInteger(lifetimeMs)) return Promise.reject(new Error('lifetimeMs must be an integer'));
-    return new Promise((resolve, reject) => {
-      const beat = { licenseId: license.licenseId, sessionId, lifetimeMs, resolve, reject };
-      const waiting = this.beats.get(license.tenantId);
-      if (waiting) waiting.push(beat);
-      else this.beats.set(license.tenantId, [beat]);
-      if (!this.beatsScheduled) {
-        this.beatsScheduled = true;
-        setImmediate(() => this.sendBeats());
-      }
+    return this.beats.add(license.tenantId, license.tenantId, {
+      licenseId: license.licenseId,
+      sessionId,
+      lifetimeMs,
     });
   }
 
-  private sendBeats() {
-    const batches = this.beats;
-    this.beats = new Map();
-    this.beatsScheduled = false;
-    for (const [tenantId, beats] of batches) {
-      for (let i = 0; i < beats.length; i += maxBeatsPerStatement) {
-        void this.sendBeatBatch(tenantId, beats.slice(i, i + maxBeatsPerStatement));
-      }
-    }
-  }
-
-  private async sendBeatBatch(tenantId: string, beats: PendingBeat[]) {
-    try {
-      // uuidLiteral refuses anything but a UUID; lifetimes are checked integers.
-      const values = beats
-        .map(
-          (beat) => `(${uuidLiteral(beat.licenseId)}::uuid, ${uuidLiteral(beat.sessionId)}::uuid, ${beat.lifetimeMs})`,
-        )
-        .join(', ');
-      const rows = await tenantStatementInOneRoundTrip<{ license_id: string; session_id: string; expires_at: Date }>(
-        this.pool,
-        tenantId,
-        `update license_leases l set expires_at = clock_timestamp() + b.lifetime_ms * interval '1 millisecond'
-         from (values ${values}) as b(license_id, session_id, lifetime_ms)
-         where l.tenant_id = ${uuidLiteral(tenantId)} and l.license_id = b.license_id and l.session_id = b.session_id
-           and l.expires_at > clock_timestamp()
-         returning l.license_id, l.session_id, l.expires_at`,
-        { asyncCommit: true },
-      );
-      const renewed = new Map(rows.map((row) => [`${row.license_id}/${row.session_id}`, row.expires_at.getTime()]));
-      for (const beat of beats) beat.resolve(renewed.get(`${beat.licenseId}/${beat.sessionId}`) ?? null);
-    } catch (err) {
-      for (const beat of beats) beat.reject(err);
-    }
+  private async sendBeats(tenantId: string, beats: Beat[]): Promise<Array<number | null>> {
+    // uuidLiteral refuses anything but a UUID; lifetimes are checked integers.
+    const values = beats
+      .map((beat) => `(${uuidLiteral(beat.licenseId)}::uuid, ${uuidLiteral(beat.sessionId)}::uuid, ${beat.lifetimeMs})`)
+      .join(', ');
+    const rows = await tenantStatementInOneRoundTrip<{ license_id: string; session_id: string; expires_at: Date }>(
+      this.pool,
+      tenantId,
+      `update license_leases l set expires_at = clock_timestamp() + b.lifetime_ms * interval '1 millisecond'
+       from (values ${values}) as b(license_id, session_id, lifetime_ms)
+       where l.tenant_id = ${uuidLiteral(tenantId)} and l.license_id = b.license_id and l.session_id = b.session_id
+         and l.expires_at > clock_timestamp()
+       returning l.license_id, l.session_id, l.expires_at`,
+      { asyncCommit: true },
+    );
+    const renewed = new Map(rows.map((row) => [`${row.license_id}/${row.session_id}`, row.expires_at.getTime()]));
+    return beats.map((beat) => renewed.get(`${beat.licenseId}/${beat.sessionId}`) ?? null);
   }
 
   release(license: LicenseRef, sessionId: string): Promise<Lease | null> {

@@ -62,13 +62,23 @@ redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
 return {'acquired', ARGV[1], info, tostring(expires), used + 1, expired}
 `;
 
-/** ARGV: session, lifetime ms. Only a live lease is extended; returns its new expiry. */
+/**
+ * ARGV: lifetime ms, then the sessions of one turn's heartbeats (RedisSeatStore batches them). Only live leases
+ * are extended; returns the new expiry and, per session in order, 1 (extended) or 0 (expired, released, unknown).
+ */
 export const heartbeatScript = `${ready}${now}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) <= now then return {'gone'} end
-local expires = now + tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[1])
-return {'ok', tostring(expires)}
+local expires = now + tonumber(ARGV[1])
+local renewed = {}
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) > now then
+    redis.call('ZADD', KEYS[1], 'XX', expires, ARGV[i])
+    renewed[i - 1] = 1
+  else
+    renewed[i - 1] = 0
+  end
+end
+return {'ok', tostring(expires), renewed}
 `;
 
 /** ARGV: session. Returns the lease's info, its expiry and the time, or 'gone'. */
