@@ -29,6 +29,7 @@ import {
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { RateLimits } from './plugins/rate-limit.ts';
+import { RequestLogger } from './plugins/request-logger.ts';
 import { installSecurityHeaders } from './plugins/security-headers.ts';
 import { installValidators } from './plugins/validation.ts';
 import { apiKeyRoutes } from './routes/api-keys.routes.ts';
@@ -91,6 +92,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    childLoggerFactory: RequestLogger.factory,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();

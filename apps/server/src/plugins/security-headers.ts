@@ -32,11 +32,28 @@ export function securityHeaders(): Record<string, string> {
   return headers;
 }
 
-/** Security headers and the request id (`x-request-id`) on every response, in one synchronous hook. */
+/**
+ * What a JSON response needs (OWASP REST Security Cheat Sheet; ADR 0008): nothing may be loaded or framed from it,
+ * it is not sniffed as another type, the client keeps to HTTPS, and no cache stores it (tokens and per-caller
+ * data). Routes that may be cached (the JWKS) set their own `cache-control`.
+ */
+export const apiHeaders: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+/**
+ * Security headers and the request id (`x-request-id`) on every response, in one synchronous hook. The API's
+ * JSON gets `apiHeaders`; the one HTML surface, the docs UI under `/docs`, gets helmet's full set. Helmet's
+ * browser-document headers (COOP, CORP, Origin-Agent-Cluster, X-DNS-Prefetch-Control, ...) mean nothing on a JSON
+ * body, and writing twelve headers instead of four cost 4 us of the 19 us a bare Fastify route takes.
+ */
 export function installSecurityHeaders(app: FastifyInstance) {
-  const headers = securityHeaders();
+  const documentHeaders = securityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(request.url.startsWith('/docs') ? documentHeaders : apiHeaders);
     reply.header('x-request-id', request.id);
     done();
   });
