@@ -120,6 +120,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   app.addSchema(Problem);
 
   installSecurityHeaders(app);
+  const metrics = deps.metrics ?? new Metrics();
+  installMetrics(app, metrics, deps.pool);
   // With no browser origin configured there is nothing for CORS to allow: no plugin, no per-request hook.
   if (config.corsOrigins.length > 0) await app.register(cors, { origin: config.corsOrigins });
   await app.register(swagger, {
@@ -152,7 +154,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     invitationTtlSeconds: config.invitationTtlSeconds,
     enqueueEmail: flowEmailEnqueuer(config.publicUrl, new FlowInputSecrets(config.secretKey)),
   };
-  const metrics = deps.metrics ?? new Metrics();
   const licensing = await buildLicensing(config, {
     pool: deps.pool,
     redis: deps.redis ?? null,
@@ -165,9 +166,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const apiKeyCache = new ApiKeyCache();
   const limits = new RateLimits(config.rateLimits, metrics, deps.redis ?? null, config.redisKeyPrefix);
   app.addHook('onClose', async () => limits.close());
-  const licenseKeys = licenseKeyAuthenticator((key) => licensing.cache.byKey(key).then(owner));
+  const licenseKeys = licenseKeyAuthenticator((key) => {
+    const known = licensing.cache.peekKey(key);
+    return known === undefined ? licensing.cache.byKey(key).then(owner) : owner(known);
+  });
   installAuth(app, [licenseKeys, bearerAuthenticator(identity, tokens, apiKeyCache)], limits);
-  installMetrics(app, metrics, deps.pool);
 
   const routeDeps = { pool: deps.pool };
   healthRoutes(app, { ...routeDeps, expectedMigration: deps.expectedMigration });

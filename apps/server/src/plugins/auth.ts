@@ -10,7 +10,7 @@ import {
   sessions,
 } from '@atrium/core';
 import type { Pool } from '@atrium/db';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RateLimits } from './rate-limit.ts';
 
 /**
@@ -37,10 +37,28 @@ export interface Principal {
   sessionId: string | null;
   /** What the per-key rate limit counts against, for API keys. */
   apiKeyId: string | null;
+  /** The license (UUID) a license key opens; null for every other caller. */
+  licenseId: string | null;
+  /** What the request's log lines say about the caller (principal()). */
+  logBindings: Record<string, string | null>;
+}
+
+/** A principal with its log bindings (tenant_id, user_id, actor_type, actor_id). */
+export function principal(fields: Omit<Principal, 'logBindings' | 'licenseId'> & { licenseId?: string }): Principal {
+  return {
+    ...fields,
+    licenseId: fields.licenseId ?? null,
+    logBindings: {
+      tenant_id: fields.tenantId,
+      user_id: fields.actor.type === 'user' ? fields.actor.id : null,
+      actor_type: fields.actor.type,
+      actor_id: fields.actor.id,
+    },
+  };
 }
 
 /** Recognizes a caller from the request; null when its kind of credential is absent, an error when it is bad. */
-export type Authenticator = (request: FastifyRequest) => Promise<Principal | null>;
+export type Authenticator = (request: FastifyRequest) => Principal | null | Promise<Principal | null>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -118,26 +136,26 @@ export function bearerAuthenticator(
         throw new AtriumError('forbidden', 'an API key acts only in its own organization');
       }
       touchThrottled(identity.pool, key, lastTouched, request);
-      return {
+      return principal({
         actor: { type: 'api_key', id: toPublicId('apiKey', key.keyId) },
         tenantId: key.tenantId,
         role: key.role,
         userId: null,
         sessionId: null,
         apiKeyId: key.keyId,
-      };
+      });
     }
 
     const claims = await tokens.verify(credential);
     const resolved = await sessions.resolveUser(identity, claims, requestedTenant);
-    return {
+    return principal({
       actor: { type: 'user', id: claims.sub },
       tenantId: resolved.tenantId,
       role: resolved.role,
       userId: resolved.userId,
       sessionId: claims.sid,
       apiKeyId: null,
-    };
+    });
   };
 }
 
@@ -168,39 +186,80 @@ export interface LicenseKeyOwner {
  * organization, through the cached SECURITY DEFINER lookup, ADR 0102) to a principal bound to that one license;
  * installAuth lets it reach `license` routes only. Any other scheme is left to the next authenticator.
  */
-export function licenseKeyAuthenticator(resolve: (key: string) => Promise<LicenseKeyOwner | null>): Authenticator {
-  return async (request) => {
+export function licenseKeyAuthenticator(
+  resolve: (key: string) => LicenseKeyOwner | null | Promise<LicenseKeyOwner | null>,
+): Authenticator {
+  // A license's principal never changes: one object per license, not one per request.
+  const principals = new Map<string, Principal>();
+  const principalOf = (owner: LicenseKeyOwner | null): Principal => {
+    if (!owner) throw new AtriumError('unauthenticated', 'the license key is not valid');
+    let found = principals.get(owner.licenseId);
+    if (found?.tenantId !== owner.tenantId) {
+      found = principal({
+        actor: { type: 'license', id: toPublicId('license', owner.licenseId) },
+        tenantId: owner.tenantId,
+        role: null,
+        userId: null,
+        sessionId: null,
+        apiKeyId: null,
+        licenseId: owner.licenseId,
+      });
+      if (principals.size >= 100_000) principals.delete(principals.keys().next().value as string);
+      principals.set(owner.licenseId, found);
+    }
+    return found;
+  };
+  return (request) => {
     const header = request.headers.authorization;
     if (header === undefined || !header.startsWith('License ')) return null;
     const match = licenseScheme.exec(header);
-    const owner = match?.[1] ? await resolve(match[1]) : null;
-    if (!owner) throw new AtriumError('unauthenticated', 'the license key is not valid');
-    return {
-      actor: { type: 'license', id: toPublicId('license', owner.licenseId) },
-      tenantId: owner.tenantId,
-      role: null,
-      userId: null,
-      sessionId: null,
-      apiKeyId: null,
-    };
+    if (!match?.[1]) throw new AtriumError('unauthenticated', 'the license key is not valid');
+    const owner = resolve(match[1]);
+    return owner instanceof Promise ? owner.then(principalOf) : principalOf(owner);
   };
 }
 
+/**
+ * Authentication and rate limiting as an onRequest hook of each route under /api/, built when the route is
+ * registered: the route's requirement and role are read once, not from `request.routeOptions` (an object Fastify
+ * builds on every access) on every request. Health, readiness, metrics and docs get no hook: they are neither
+ * authenticated nor rate limited. A credential that is in memory already (a known license key, a cached API key)
+ * is checked without awaiting anything.
+ */
 export function installAuth(app: FastifyInstance, authenticators: Authenticator[], limits: RateLimits) {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => {
-    const url = request.routeOptions.url;
-    // Health, readiness, metrics and docs are neither authenticated nor rate limited.
-    if (!url?.startsWith('/api/') || request.is404) return;
-    const requirement = request.routeOptions.config.auth ?? defaultRequirement(url);
-    if (requirement === 'public') {
-      await limits.consume(request, reply, request.routeOptions.config.rateLimit ?? 'ip', request.ip);
-      return;
-    }
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const config = route.config ?? {};
+    const requirement = config.auth ?? defaultRequirement(route.url);
+    const hook =
+      requirement === 'public'
+        ? publicHook(limits, config.rateLimit ?? 'ip')
+        : authenticatedHook(authenticators, limits, requirement, config.role);
+    route.onRequest = [hook, ...[route.onRequest ?? []].flat()];
+  });
+}
+
+type OnRequest = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+function publicHook(limits: RateLimits, scope: 'ip' | 'auth'): OnRequest {
+  return async (request, reply) => {
+    await limits.consume(request, reply, scope, request.ip);
+  };
+}
+
+function authenticatedHook(
+  authenticators: Authenticator[],
+  limits: RateLimits,
+  requirement: Exclude<AuthRequirement, 'public'>,
+  role: Role | undefined,
+): OnRequest {
+  return async (request, reply) => {
     let principal: Principal | null = null;
     try {
       for (const authenticate of authenticators) {
-        principal = await authenticate(request);
+        const found = authenticate(request);
+        principal = found instanceof Promise ? await found : found;
         if (principal) break;
       }
     } catch (err) {
@@ -212,9 +271,11 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
       await limits.consume(request, reply, 'ip', request.ip);
       throw new AtriumError('unauthenticated', 'send credentials: Authorization: Bearer <token or API key>');
     }
-    if (principal.apiKeyId) await limits.consume(request, reply, 'api_key', principal.apiKeyId);
-    else await limits.consume(request, reply, 'tenant', principal.tenantId ?? `user:${principal.userId}`);
-    const isLicenseKey = principal.actor.type === 'license';
+    const counted = principal.apiKeyId
+      ? limits.consume(request, reply, 'api_key', principal.apiKeyId)
+      : limits.consume(request, reply, 'tenant', principal.tenantId ?? `user:${principal.userId}`);
+    if (counted) await counted;
+    const isLicenseKey = principal.licenseId !== null;
     if (isLicenseKey && requirement !== 'license') {
       throw new AtriumError('forbidden', 'a license key may only acquire, heartbeat, release and read status');
     }
@@ -225,20 +286,15 @@ export function installAuth(app: FastifyInstance, authenticators: Authenticator[
     }
     // A license key's principal has no role: it is bound to its license, which the licensing service checks.
     if (requirement === 'tenant' || (requirement === 'license' && !isLicenseKey)) {
-      const needed = request.routeOptions.config.role ?? defaultRole(request.method);
+      const needed = role ?? defaultRole(request.method);
       if (!atLeast(principal.role ?? 'readonly', needed)) {
         throw new AtriumError('forbidden', `this needs the ${needed} role or higher`);
       }
     }
     request.principal = principal;
-    // The request's own child logger (shared with the reply) gains the caller: no new logger per request.
-    (request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings({
-      tenant_id: principal.tenantId,
-      user_id: principal.actor.type === 'user' ? principal.actor.id : null,
-      actor_type: principal.actor.type,
-      actor_id: principal.actor.id,
-    });
-  });
+    // The request's logger gains the caller (RequestLogger keeps the bindings until it writes a line).
+    (request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings(principal.logBindings);
+  };
 }
 
 /** The tenant context of an authenticated request, for a `tenant` route's handler. */

@@ -1,6 +1,6 @@
 import { metricsCatalog } from '@atrium/contracts';
 import type { Pool } from '@atrium/db';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 
 interface CatalogEntry {
@@ -64,21 +64,55 @@ export class Metrics {
   }
 }
 
-/** RED metrics per route template, the pool's state at scrape time, and GET /metrics. */
+/**
+ * RED metrics per route template, the pool's state at scrape time, and GET /metrics. Each route gets its own
+ * onResponse hook, built when it is registered, with its label sets kept per status code: nothing reads
+ * `request.routeOptions` (an object Fastify builds on every access) or builds labels per request. Requests that
+ * match no route are counted as `unmatched`. `http_requests_total` is the histogram's count, copied at scrape
+ * time, so a request costs one metric update, not two.
+ */
 export function installMetrics(app: FastifyInstance, metrics: Metrics, pool: Pool) {
   const requests = metrics.counter('http_requests_total');
   const duration = metrics.histogram('http_request_duration_seconds');
   const poolGauge = metrics.gauge('atrium_db_pool_connections');
 
-  app.addHook('onResponse', (request, reply, done) => {
-    const labels = {
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status_code: String(reply.statusCode),
+  const observer = (route: string) => {
+    const labelSets = new Map<string, Map<number, Record<string, string>>>();
+    return (request: FastifyRequest, reply: FastifyReply) => {
+      const method = request.method;
+      const status = reply.statusCode;
+      let byStatus = labelSets.get(method);
+      if (!byStatus) {
+        byStatus = new Map();
+        labelSets.set(method, byStatus);
+      }
+      let labels = byStatus.get(status);
+      if (!labels) {
+        labels = { method, route, status_code: String(status) };
+        byStatus.set(status, labels);
+      }
+      duration.observe(labels, reply.elapsedTime / 1000);
     };
-    requests.inc(labels);
-    duration.observe(labels, reply.elapsedTime / 1000);
+  };
+  app.addHook('onRoute', (route) => {
+    const observe = observer(route.url);
+    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      observe(request, reply);
+      done();
+    };
+    route.onResponse = [hook, ...[route.onResponse ?? []].flat()];
+  });
+  const unmatched = observer('unmatched');
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.is404) unmatched(request, reply);
     done();
+  });
+  metrics.onScrape(async () => {
+    const { values } = await duration.get();
+    requests.reset();
+    for (const value of values) {
+      if (value.metricName === 'http_request_duration_seconds_count') requests.inc(value.labels, value.value);
+    }
   });
 
   app.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (request, reply) => {

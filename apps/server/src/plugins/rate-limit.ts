@@ -50,15 +50,21 @@ export class RateLimits {
     for (const counter of Object.values(this.shared)) counter.stop();
   }
 
-  /** Counts one request; sets RateLimit-* headers; throws a 429 problem when the window is used up. */
-  async consume(request: FastifyRequest, reply: FastifyReply, scope: LimitScope, key: string) {
+  /**
+   * Counts one request; sets RateLimit-* headers; throws a 429 problem when the window is used up. A count the
+   * SharedWindowCounter decides in process (per organization and per key, with Redis) returns nothing and throws
+   * synchronously; the others return the promise of the limiter's decision.
+   */
+  consume(request: FastifyRequest, reply: FastifyReply, scope: LimitScope, key: string): Promise<void> | undefined {
     const shared = this.shared[scope];
-    if (shared) {
-      const decision = shared.consume(key);
-      if (!decision.allowed) this.refuse(request, reply, scope, decision.msBeforeNext);
-      this.setHeaders(reply, scope, decision.remaining, Math.ceil(decision.msBeforeNext / 1000));
-      return;
-    }
+    if (!shared) return this.consumeLimiter(request, reply, scope, key);
+    const decision = shared.consume(key);
+    if (!decision.allowed) this.refuse(request, reply, scope, decision.msBeforeNext);
+    this.setHeaders(reply, scope, decision.remaining, Math.ceil(decision.msBeforeNext / 1000));
+    return undefined;
+  }
+
+  private async consumeLimiter(request: FastifyRequest, reply: FastifyReply, scope: LimitScope, key: string) {
     let result: RateLimiterRes;
     try {
       result = await (this.limiters[scope] as RateLimiterAbstract).consume(key);

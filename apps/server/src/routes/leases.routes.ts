@@ -1,7 +1,6 @@
 import {
   AcquireRequest,
   AcquireResponse,
-  fromPublicId,
   HeartbeatResponse,
   LicenseStatus,
   SessionRequest,
@@ -17,13 +16,12 @@ const tags = ['licensing'];
 /** The caller of a machine route; a license-key principal is bound to its own license (plugins/auth.ts). */
 export function licenseCaller(request: FastifyRequest): LicenseCaller {
   const principal = request.principal;
-  if (!principal?.tenantId) throw new Error(`route ${request.routeOptions.url} used a tenant without requiring one`);
-  const isLicenseKey = principal.actor.type === 'license' && principal.actor.id !== null;
+  if (!principal?.tenantId) throw new Error(`route ${request.url} used a tenant without requiring one`);
   return {
     tenantId: principal.tenantId,
     actor: principal.actor,
     requestId: request.id,
-    licenseId: isLicenseKey ? fromPublicId('license', principal.actor.id as string) : null,
+    licenseId: principal.licenseId,
   };
 }
 

@@ -14,7 +14,7 @@ import type { JournalEntry } from './journal.repository.ts';
 import { fromSessionHandle, toSessionHandle } from './keys.ts';
 import type { CachedLicense, LicenseCache } from './license-cache.ts';
 import * as repository from './licenses.repository.ts';
-import type { Lease, LicenseRef, SeatStore } from './seat-store.ts';
+import type { Lease, SeatStore } from './seat-store.ts';
 import type { TokenIssuer } from './tokens.ts';
 
 /** Who calls a machine route: a member of the organization, or a license key (bound to its one license). */
@@ -143,9 +143,9 @@ export class LeaseService {
 
   async heartbeat(caller: LicenseCaller, session: { session_id?: string; token?: string }): Promise<HeartbeatResponse> {
     const { license, sessionId } = await this.resolveSession(caller, session);
-    const expiresAtMs = await this.timed('heartbeat', () =>
-      this.deps.store.heartbeat(ref(license), sessionId, license.lifetimeMs),
-    );
+    const started = performance.now();
+    const expiresAtMs = await this.deps.store.heartbeat(license.ref, sessionId, license.lifetimeMs);
+    this.observer.storeDuration(this.deps.store.name, 'heartbeat', (performance.now() - started) / 1000);
     if (expiresAtMs === null) {
       this.observer.operation('heartbeat', 'session_not_found');
       throw sessionNotFound();
@@ -165,7 +165,7 @@ export class LeaseService {
       throw err;
     }
     const { license, sessionId } = resolved;
-    const lease = await this.timed('release', () => this.deps.store.release(ref(license), sessionId));
+    const lease = await this.timed('release', () => this.deps.store.release(license.ref, sessionId));
     this.observer.operation('release', lease ? 'released' : 'absent');
     if (!lease) return;
     const now = Date.now();
@@ -186,7 +186,7 @@ export class LeaseService {
 
   async status(caller: LicenseCaller, key: string): Promise<LicenseStatus> {
     const license = await this.licenseForKey(caller, key);
-    const { live, expired } = await this.timed('sweep', () => this.deps.store.sweep(ref(license)));
+    const { live, expired } = await this.timed('sweep', () => this.deps.store.sweep(license.ref));
     this.expired(license, expired);
     this.observer.operation('status', 'ok');
     this.observer.seats(license.tenantId, license.id, live.length, license.maxSeats);
@@ -223,7 +223,7 @@ export class LeaseService {
         continue;
       }
       try {
-        const { expired, used } = await this.deps.store.expire(ref(license));
+        const { expired, used } = await this.deps.store.expire(license.ref);
         this.expired(license, expired);
         this.observer.seats(license.tenantId, license.id, used, license.maxSeats);
       } catch {
@@ -245,7 +245,7 @@ export class LeaseService {
     for (const { id } of rows) {
       const license = await this.deps.cache.byId(tenantId, id);
       if (!license) continue;
-      const { expired, used } = await this.deps.store.expire(ref(license));
+      const { expired, used } = await this.deps.store.expire(license.ref);
       this.expired(license, expired);
       this.observer.seats(license.tenantId, license.id, used, license.maxSeats);
       expiredCount += expired.length;
@@ -294,7 +294,8 @@ export class LeaseService {
     const parsed = handle ? fromSessionHandle(handle) : null;
     if (!parsed) throw new AtriumError('validation_failed', 'send session_id or token');
     const visible = caller.licenseId === null || caller.licenseId === parsed.licenseId;
-    const license = visible ? await this.deps.cache.byId(caller.tenantId, parsed.licenseId) : null;
+    let license = visible ? this.deps.cache.peek(caller.tenantId, parsed.licenseId) : null;
+    if (license === undefined) license = await this.deps.cache.byId(caller.tenantId, parsed.licenseId);
     if (!license) throw sessionNotFound();
     if (!options.allowSuspended) this.checkUsable(license);
     return { license, sessionId: parsed.sessionId };
@@ -376,10 +377,6 @@ export class LeaseService {
       this.observer.storeDuration(this.deps.store.name, operation, (performance.now() - started) / 1000);
     }
   }
-}
-
-function ref(license: CachedLicense): LicenseRef {
-  return { tenantId: license.tenantId, licenseId: license.id };
 }
 
 function sessionNotFound() {

@@ -3,6 +3,7 @@ import { type Pool, withTenant } from '@atrium/db';
 import { hashLicenseKey } from './keys.ts';
 import { findKeyOwner, findLicense, type LicenseRow, policyOf } from './licenses.repository.ts';
 import { leaseLifetimeMs } from './policy.ts';
+import type { LicenseRef } from './seat-store.ts';
 
 export interface CachedLicense {
   tenantId: string;
@@ -12,6 +13,8 @@ export interface CachedLicense {
   suspended: boolean;
   policy: LicensePolicy;
   lifetimeMs: number;
+  /** What the seat store is called with (one object per cached license, not one per request). */
+  ref: LicenseRef;
 }
 
 interface Entry<T> {
@@ -29,6 +32,7 @@ export function toCached(row: LicenseRow): CachedLicense {
     suspended: row.suspended,
     policy,
     lifetimeMs: leaseLifetimeMs(policy),
+    ref: { tenantId: row.tenant_id, licenseId: row.id },
   };
 }
 
@@ -58,6 +62,8 @@ export class LicenseCache {
    * request anyway), so the hot path hashes nothing; only a key not seen yet is hashed and looked up.
    */
   async byKey(key: string): Promise<CachedLicense | null> {
+    const known = this.peekKey(key);
+    if (known !== undefined) return known;
     let owner = this.owners.get(key);
     if (!owner) {
       const hash = hashLicenseKey(key);
@@ -72,10 +78,26 @@ export class LicenseCache {
     return this.byId(owner.tenantId, owner.licenseId);
   }
 
-  async byId(tenantId: string, licenseId: string): Promise<CachedLicense | null> {
+  /**
+   * What `byKey` would answer, when it can answer from memory; undefined when it would have to ask the database.
+   * The hot paths (auth, heartbeat) try this first and await nothing when it answers.
+   */
+  peekKey(key: string): CachedLicense | null | undefined {
+    const owner = this.owners.get(key);
+    return owner && this.peek(owner.tenantId, owner.licenseId);
+  }
+
+  /** What `byId` would answer, when it can answer from memory; undefined when it would have to ask the database. */
+  peek(tenantId: string, licenseId: string): CachedLicense | null | undefined {
     const cached = this.licenses.get(licenseId);
+    if (!cached || cached.untilMs <= Date.now()) return undefined;
+    return cached.value?.tenantId === tenantId ? cached.value : null;
+  }
+
+  async byId(tenantId: string, licenseId: string): Promise<CachedLicense | null> {
+    const known = this.peek(tenantId, licenseId);
+    if (known !== undefined) return known;
     const now = Date.now();
-    if (cached && cached.untilMs > now) return cached.value?.tenantId === tenantId ? cached.value : null;
     const row = await this.once(`license/${tenantId}/${licenseId}`, () =>
       withTenant(this.pool, tenantId, (tx) => findLicense(tx, tenantId, licenseId)),
     );
