@@ -124,6 +124,34 @@ describe.each(stores)('%s seat store', (_name, make) => {
     expect(live).toHaveLength(7);
   });
 
+  it('decides acquires sent at once (one script on Redis): a repeated fingerprint, the limit, one expiry report', async () => {
+    const licenseId = await newLicense(3);
+    const other = await newLicense(3);
+    const dying = await store.acquire(request(licenseId, 'dying', 3, 150));
+    expect(dying.kind).toBe('acquired');
+    await sleep(250);
+    const [a1, a2, elsewhere, ...rest] = await Promise.all([
+      store.acquire(request(licenseId, 'a', 3, 60_000, { n: 1 })),
+      store.acquire(request(licenseId, 'a', 3, 60_000, { n: 2 })),
+      store.acquire(request(other, 'a', 3)),
+      store.acquire(request(licenseId, 'b', 3)),
+      store.acquire(request(licenseId, 'c', 3)),
+      store.acquire(request(licenseId, 'd', 3)),
+    ]);
+    // Both acquires of 'a' hold one lease: one took the seat, the other got it back.
+    expect([a1?.kind, a2?.kind].sort()).toEqual(['acquired', 'existing']);
+    if (!a1 || !a2 || a1.kind === 'exhausted' || a2.kind === 'exhausted') throw new Error('no seat for a');
+    expect(a2.lease.sessionId).toBe(a1.lease.sessionId);
+    expect(elsewhere?.kind).toBe('acquired');
+    // 'a' plus two of b, c, d fill the three seats; the third is refused.
+    expect(rest.map((o) => o.kind).sort()).toEqual(['acquired', 'acquired', 'exhausted']);
+    expect(Math.max(...[a1, a2, ...rest].map((o) => o.used))).toBe(3);
+    // The expired lease is reported exactly once, whichever acquire swept it.
+    const reported = [a1, a2, ...rest].flatMap((o) => o.expired.map((lease) => lease.fingerprint));
+    expect(reported).toEqual(['dying']);
+    expect((await store.sweep({ tenantId, licenseId })).live).toHaveLength(3);
+  });
+
   it('frees the seat of a lease nobody renews, with no call at all', async () => {
     const licenseId = await newLicense(1);
     const first = await store.acquire(request(licenseId, 'crashed', 1, 300));

@@ -42,24 +42,46 @@ if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
 
 const ready = `if redis.call('EXISTS', KEYS[4]) == 0 then return {'missing'} end`;
 
-/** ARGV: session, fingerprint, max seats, lifetime ms, metadata JSON (one line: JSON escapes line breaks). */
+/**
+ * ARGV: max seats, lifetime ms, then one triple per acquire of the turn (RedisSeatStore batches them): session,
+ * fingerprint, metadata JSON (one line: JSON escapes line breaks). The acquires are decided one after the other,
+ * exactly as separate scripts would decide them, after one sweep. Returns the expired triples and, per acquire,
+ * kind, session, info, expiry, live count.
+ */
 export const acquireScript = `${ready}${now}${sweep}
-local expires = now + tonumber(ARGV[4])
-local held = redis.call('HGET', KEYS[3], ARGV[2])
-if held then
-  if redis.call('ZSCORE', KEYS[1], held) then
-    redis.call('ZADD', KEYS[1], 'XX', expires, held)
-    return {'existing', held, redis.call('HGET', KEYS[2], held), tostring(expires), redis.call('ZCARD', KEYS[1]), expired}
-  end
-  redis.call('HDEL', KEYS[3], ARGV[2])
-end
+local max = tonumber(ARGV[1])
+local expires = now + tonumber(ARGV[2])
 local used = redis.call('ZCARD', KEYS[1])
-if used >= tonumber(ARGV[3]) then return {'exhausted', '', '', '', used, expired} end
-local info = ARGV[2] .. '\\n' .. now .. '\\n' .. ARGV[5]
-redis.call('ZADD', KEYS[1], expires, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], info)
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
-return {'acquired', ARGV[1], info, tostring(expires), used + 1, expired}
+local out = {}
+local function answer(kind, session, info, expiry)
+  out[#out + 1] = kind
+  out[#out + 1] = session
+  out[#out + 1] = info
+  out[#out + 1] = expiry
+  out[#out + 1] = used
+end
+for i = 3, #ARGV, 3 do
+  local session, fp = ARGV[i], ARGV[i + 1]
+  local held = redis.call('HGET', KEYS[3], fp)
+  if held and not redis.call('ZSCORE', KEYS[1], held) then
+    redis.call('HDEL', KEYS[3], fp)
+    held = false
+  end
+  if held then
+    redis.call('ZADD', KEYS[1], 'XX', expires, held)
+    answer('existing', held, redis.call('HGET', KEYS[2], held), tostring(expires))
+  elseif used >= max then
+    answer('exhausted', '', '', '')
+  else
+    local info = fp .. '\\n' .. now .. '\\n' .. ARGV[i + 2]
+    redis.call('ZADD', KEYS[1], expires, session)
+    redis.call('HSET', KEYS[2], session, info)
+    redis.call('HSET', KEYS[3], fp, session)
+    used = used + 1
+    answer('acquired', session, info, tostring(expires))
+  end
+end
+return {'ok', expired, out}
 `;
 
 /**
