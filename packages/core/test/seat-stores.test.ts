@@ -214,6 +214,36 @@ describe.each(stores)('%s seat store', (_name, make) => {
     expect((await store.acquire(request(licenseId, 'y', 1))).kind).toBe('acquired');
   });
 
+  it('answers each of many releases sent at once (one script on Redis): twice the same, unknown, expired', async () => {
+    const licenseId = await newLicense(3);
+    const ref = { tenantId, licenseId };
+    const a = await store.acquire(request(licenseId, 'a', 3));
+    const b = await store.acquire(request(licenseId, 'b', 3));
+    const dying = await store.acquire(request(licenseId, 'dying', 3, 150));
+    if (a.kind === 'exhausted' || b.kind === 'exhausted' || dying.kind === 'exhausted') throw new Error('no seat');
+    await sleep(250);
+    const released = await Promise.all([
+      store.release(ref, a.lease.sessionId),
+      store.release(ref, a.lease.sessionId),
+      store.release(ref, newUuid()),
+      store.release(ref, dying.lease.sessionId),
+    ]);
+    // One of the two releases of a got the lease (which one is up to the store), the other found none.
+    expect(
+      released
+        .slice(0, 2)
+        .filter((lease) => lease !== null)
+        .map((lease) => lease?.fingerprint),
+    ).toEqual(['a']);
+    expect(released[2]).toBeNull();
+    // A lease released after its expiry but before a sweep comes back with its expiry, so it is journaled as expired.
+    expect(released[3]?.fingerprint).toBe('dying');
+    expect(released[3]?.expiresAtMs).toBe(dying.lease.expiresAtMs);
+    const { live } = await store.sweep(ref);
+    expect(live.map((lease) => lease.fingerprint)).toEqual(['b']);
+    expect((await store.acquire(request(licenseId, 'a', 3))).kind).toBe('acquired');
+  });
+
   it('keeps the acquire metadata with the lease through heartbeat, sweep, a repeated acquire and release', async () => {
     const licenseId = await newLicense(3);
     const ref = { tenantId, licenseId };

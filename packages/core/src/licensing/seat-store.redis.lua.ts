@@ -103,14 +103,27 @@ end
 return {'ok', tostring(expires), renewed}
 `;
 
-/** ARGV: session. Returns the lease's info, its expiry and the time, or 'gone'. */
+/**
+ * ARGV: the sessions of one turn's releases (RedisSeatStore batches them). Drops each lease; returns, per session
+ * in order, its info and expiry, or two empty strings when it had none (release is idempotent).
+ */
 export const releaseScript = `${ready}${now}${forget}
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local info = redis.call('HGET', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[1], ARGV[1])
-if not info then return {'gone'} end
-forget(ARGV[1], info)
-return {'ok', info, tostring(score or now), tostring(now)}
+local out = {}
+for i = 1, #ARGV do
+  local s = ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[1], s)
+  local info = redis.call('HGET', KEYS[2], s)
+  redis.call('ZREM', KEYS[1], s)
+  if info then
+    forget(s, info)
+    out[#out + 1] = info
+    out[#out + 1] = tostring(score or now)
+  else
+    out[#out + 1] = ''
+    out[#out + 1] = ''
+  end
+end
+return {'ok', out}
 `;
 
 /** Returns expired triples and the number of live leases. */

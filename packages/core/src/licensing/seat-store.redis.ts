@@ -46,7 +46,7 @@ interface AcquireBatch extends BeatBatch {
 }
 
 /** Calls in one script at most: a script blocks Redis while it runs, so each one stays short. */
-const maxBeatsPerScript = 500;
+const maxSessionsPerScript = 500;
 const maxAcquiresPerScript = 200;
 
 function unexpected(kind: string): never {
@@ -97,6 +97,8 @@ export class RedisSeatStore implements SeatStore {
   private readonly loadOpenLeases: RedisSeatStoreOptions['loadOpenLeases'];
   /** Acquires of one turn of the event loop, per license, seat limit and lifetime (see `acquire`). */
   private readonly acquires: TurnBatcher<AcquireBatch, SeatRequest, AcquireOutcome>;
+  /** Releases of one turn of the event loop, per license (see `release`). */
+  private readonly releases: TurnBatcher<LicenseRef, string, Lease | null>;
   /** Heartbeats of one turn of the event loop, per license and lifetime (see `heartbeat`). */
   private readonly beats: TurnBatcher<BeatBatch, string, number | null>;
 
@@ -115,7 +117,11 @@ export class RedisSeatStore implements SeatStore {
     this.prefix = options.keyPrefix ?? '';
     this.loadOpenLeases = options.loadOpenLeases;
     this.acquires = new TurnBatcher((batch, requests) => this.sendAcquires(batch, requests), maxAcquiresPerScript);
-    this.beats = new TurnBatcher((batch, sessionIds) => this.sendBeats(batch, sessionIds), maxBeatsPerScript);
+    this.releases = new TurnBatcher(
+      (license, sessionIds) => this.sendReleases(license, sessionIds),
+      maxSessionsPerScript,
+    );
+    this.beats = new TurnBatcher((batch, sessionIds) => this.sendBeats(batch, sessionIds), maxSessionsPerScript);
   }
 
   keys(licenseId: string): [string, string, string, string] {
@@ -185,10 +191,18 @@ export class RedisSeatStore implements SeatStore {
     return (reply[2] as number[]).map((renewed) => (renewed === 1 ? expiresAtMs : null));
   }
 
-  async release(license: LicenseRef, sessionId: string): Promise<Lease | null> {
-    const reply = await this.run(license, (keys) => this.redis.atriumSeatRelease(...keys, sessionId));
-    if (reply[0] !== 'ok') return null;
-    return parseInfo(sessionId, reply[1] as string, reply[2] as string);
+  /** Releases of one license in one event-loop turn go as one script call, like heartbeats. */
+  release(license: LicenseRef, sessionId: string): Promise<Lease | null> {
+    return this.releases.add(license.licenseId, license, sessionId);
+  }
+
+  private async sendReleases(license: LicenseRef, sessionIds: string[]): Promise<Array<Lease | null>> {
+    const reply = await this.run(license, (keys) => this.redis.atriumSeatRelease(...keys, ...sessionIds));
+    const answers = reply[1] as string[];
+    return sessionIds.map((sessionId, i) => {
+      const info = answers[i * 2] as string;
+      return info === '' ? null : parseInfo(sessionId, info, answers[i * 2 + 1] as string);
+    });
   }
 
   async sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
