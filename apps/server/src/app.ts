@@ -84,6 +84,18 @@ const owner = (license: { tenantId: string; id: string } | null) =>
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Request ids in UUID shape: 80 random bits chosen once per process, then a 48-bit counter. Unique across processes
+ * like a random UUID, without a random draw and a 36-character hex encoding per request (both showed in the
+ * heartbeat's allocation profile).
+ */
+const requestIdPrefix = randomUUID().slice(0, 24);
+let requestCounter = 0;
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % 0x1000000000000;
+  return requestIdPrefix + requestCounter.toString(16).padStart(12, '0');
+}
+
 /** The composition root: builds the whole API from a parsed config. It neither reads the environment nor listens. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const app = Fastify({
@@ -95,7 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     childLoggerFactory: RequestLogger.factory,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
-      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : nextRequestId();
     },
     ajv: { customOptions: { strict: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -35,14 +35,35 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
   const expirations = metrics.counter('atrium_lease_expirations_total');
   const used = metrics.gauge('atrium_license_seats_used');
   const max = metrics.gauge('atrium_license_seats_max');
+  // Label sets are made once per combination: the busiest calls record two metrics each.
+  const operationLabels = labelSets((operation, result) => ({ operation, result }));
+  const durationLabels = labelSets((store, operation) => ({ store, operation }));
   return {
-    operation: (operation, result) => operations.inc({ operation, result }),
-    storeDuration: (store, operation, seconds) => duration.observe({ store, operation }, seconds),
+    operation: (operation, result) => operations.inc(operationLabels(operation, result)),
+    storeDuration: (store, operation, seconds) => duration.observe(durationLabels(store, operation), seconds),
     expired: (store, count) => expirations.inc({ store }, count),
     seats(tenantId, licenseId, seatsUsed, seatsMax) {
       used.set({ tenant_id: tenantId, license_id: licenseId }, seatsUsed);
       max.set({ tenant_id: tenantId, license_id: licenseId }, seatsMax);
     },
+  };
+}
+
+/** Memoizes a two-label set per pair of values. */
+function labelSets(make: (a: string, b: string) => Record<string, string>) {
+  const sets = new Map<string, Map<string, Record<string, string>>>();
+  return (a: string, b: string) => {
+    let byB = sets.get(a);
+    if (!byB) {
+      byB = new Map();
+      sets.set(a, byB);
+    }
+    let labels = byB.get(b);
+    if (!labels) {
+      labels = make(a, b);
+      byB.set(b, labels);
+    }
+    return labels;
   };
 }
 

@@ -53,7 +53,9 @@ describe('requests', () => {
     const given = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } });
     expect(given.headers['x-request-id']).toBe('abc-123');
     const unsafe = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'a b\nc' } });
-    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const ids = await Promise.all([1, 2, 3].map(() => t.app.inject({ url: '/health' })));
+    expect(new Set(ids.map((response) => response.headers['x-request-id'])).size).toBe(3);
   });
 
   it('logs JSON lines with request_id, tenant_id and user_id', async () => {
