@@ -14,7 +14,7 @@ import { createPool, type Pool } from '@atrium/db';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { type Config, ConfigError } from './config.ts';
-import type { Metrics } from './plugins/metrics.ts';
+import { labelSets, type Metrics } from './plugins/metrics.ts';
 
 /** The root key holder named by ATRIUM_SIGNER. */
 export async function createRootSigner(config: Config): Promise<RootSigner> {
@@ -36,8 +36,8 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
   const used = metrics.gauge('atrium_license_seats_used');
   const max = metrics.gauge('atrium_license_seats_max');
   // Label sets are made once per combination: the busiest calls record two metrics each.
-  const operationLabels = labelSets((operation, result) => ({ operation, result }));
-  const durationLabels = labelSets((store, operation) => ({ store, operation }));
+  const operationLabels = labelSets((operation: string, result: string) => ({ operation, result }));
+  const durationLabels = labelSets((store: string, operation: string) => ({ store, operation }));
   return {
     operation: (operation, result) => operations.inc(operationLabels(operation, result)),
     storeDuration: (store, operation, seconds) => duration.observe(durationLabels(store, operation), seconds),
@@ -46,24 +46,6 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
       used.set({ tenant_id: tenantId, license_id: licenseId }, seatsUsed);
       max.set({ tenant_id: tenantId, license_id: licenseId }, seatsMax);
     },
-  };
-}
-
-/** Memoizes a two-label set per pair of values. */
-function labelSets(make: (a: string, b: string) => Record<string, string>) {
-  const sets = new Map<string, Map<string, Record<string, string>>>();
-  return (a: string, b: string) => {
-    let byB = sets.get(a);
-    if (!byB) {
-      byB = new Map();
-      sets.set(a, byB);
-    }
-    let labels = byB.get(b);
-    if (!labels) {
-      labels = make(a, b);
-      byB.set(b, labels);
-    }
-    return labels;
   };
 }
 

@@ -65,6 +65,27 @@ export class Metrics {
 }
 
 /**
+ * A label set per pair of values, made once: prom-client is handed the same object every time instead of a new
+ * one per call on the hot paths. For labels with few values (method, status, operation, result).
+ */
+export function labelSets<A, B>(make: (a: A, b: B) => Record<string, string>) {
+  const sets = new Map<A, Map<B, Record<string, string>>>();
+  return (a: A, b: B): Record<string, string> => {
+    let byB = sets.get(a);
+    if (!byB) {
+      byB = new Map();
+      sets.set(a, byB);
+    }
+    let labels = byB.get(b);
+    if (!labels) {
+      labels = make(a, b);
+      byB.set(b, labels);
+    }
+    return labels;
+  };
+}
+
+/**
  * RED metrics per route template, the pool's state at scrape time, and GET /metrics. Each route gets its own
  * onResponse hook, built when it is registered, with its label sets kept per status code: nothing reads
  * `request.routeOptions` (an object Fastify builds on every access) or builds labels per request. Requests that
@@ -77,21 +98,9 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, pool: Poo
   const poolGauge = metrics.gauge('atrium_db_pool_connections');
 
   const observer = (route: string) => {
-    const labelSets = new Map<string, Map<number, Record<string, string>>>();
+    const labels = labelSets((method: string, status: number) => ({ method, route, status_code: String(status) }));
     return (request: FastifyRequest, reply: FastifyReply) => {
-      const method = request.method;
-      const status = reply.statusCode;
-      let byStatus = labelSets.get(method);
-      if (!byStatus) {
-        byStatus = new Map();
-        labelSets.set(method, byStatus);
-      }
-      let labels = byStatus.get(status);
-      if (!labels) {
-        labels = { method, route, status_code: String(status) };
-        byStatus.set(status, labels);
-      }
-      duration.observe(labels, reply.elapsedTime / 1000);
+      duration.observe(labels(request.method, reply.statusCode), reply.elapsedTime / 1000);
     };
   };
   app.addHook('onRoute', (route) => {
