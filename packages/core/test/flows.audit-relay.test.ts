@@ -131,6 +131,31 @@ describe('audit relay', () => {
     expect(await db.app.query('select audit_outbox_pending()::int as n').then((r) => r.rows[0].n)).toBe(0);
   });
 
+  it('never passes over an event whose transaction commits after a later event was written', async () => {
+    const tenant = await organizationWithEvents(0);
+    const late = await db.owner.connect();
+    try {
+      // A takes its id first but commits last; B is written and committed meanwhile.
+      await late.query('begin');
+      await late.query(
+        `insert into audit_logs (tenant_id, id, actor_type, action, resource_type) values ($1, $2, 'system', 'test.a', 'test')`,
+        [tenant, newUuid()],
+      );
+      await audit(tenant, 1);
+      // B waits for A's transaction: sending B now would move the cursor past A's id.
+      const held = await relayAuditEvents(db.app, tenant, { url, secret }, { horizonWaitMs: 100 });
+      expect(held).toEqual({ relayed: 0, pending: null });
+      expect(received).toHaveLength(0);
+      expect(await db.app.query('select audit_outbox_pending()::int as n').then((r) => r.rows[0].n)).toBe(1);
+      await late.query('commit');
+    } finally {
+      late.release();
+    }
+    expect(await relayAuditEvents(db.app, tenant, { url, secret })).toEqual({ relayed: 2, pending: null });
+    expect(received.flatMap((delivery) => events(delivery).map((e) => e.action))).toEqual(['test.a', 'test.event-0']);
+    expect(await db.app.query('select audit_outbox_pending()::int as n').then((r) => r.rows[0].n)).toBe(0);
+  });
+
   it('holds no transaction open while the receiver is slow, and audit writes go on', async () => {
     const tenant = await organizationWithEvents(2);
     let release: () => void = () => {};

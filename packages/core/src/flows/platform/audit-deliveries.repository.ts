@@ -14,7 +14,12 @@ export type Claimed =
   | { kind: 'claimed'; delivery: ClaimedDelivery }
   /** A batch waits for its retry time, or another relay is calling the receiver with it right now. */
   | { kind: 'waiting'; until: Date; attempts: number; lastError: string | null }
-  | { kind: 'idle' };
+  | { kind: 'idle' }
+  /**
+   * Nothing to send yet, but events are written by transactions younger than one still running: they are sent
+   * once every older transaction has ended, so that one committing late is not passed over.
+   */
+  | { kind: 'held' };
 
 /**
  * The batch to deliver next, leased for `leaseMs`: the pending one when its retry is due, or else a new one made
@@ -22,10 +27,10 @@ export type Claimed =
  * first, so two relays of one tenant take turns here; neither holds anything once this transaction commits.
  */
 export async function claimAuditBatch(tx: Tx, tenantId: string, batchSize: number, leaseMs: number): Promise<Claimed> {
-  const cursor = await tx.query<{ last_audit_id: string | null }>(
+  const cursor = await tx.query<{ last_audit_id: string | null; last_tx_id: string | null }>(
     `insert into audit_relay_cursors (tenant_id) values ($1)
      on conflict (tenant_id, id) do update set updated_at = audit_relay_cursors.updated_at
-     returning last_audit_id`,
+     returning last_audit_id, last_tx_id::text`,
     [tenantId],
   );
   const pending = await tx.query<{
@@ -59,15 +64,21 @@ export async function claimAuditBatch(tx: Tx, tenantId: string, batchSize: numbe
       [tenantId, id, attempts, leaseMs],
     );
   } else {
-    const after = cursor.rows[0]?.last_audit_id ?? null;
-    const next = await tx.query<{ id: string }>(
-      `select id from audit_logs where tenant_id = $1 and ($2::uuid is null or id > $2) order by id limit $3`,
-      [tenantId, after, batchSize],
+    // Commit order: only events of transactions older than every running one (the snapshot's xmin), by
+    // (transaction, id). No transaction can still commit an event before the cursor (migration 0007).
+    const afterId = cursor.rows[0]?.last_audit_id ?? null;
+    const afterTx = cursor.rows[0]?.last_tx_id ?? null;
+    const after = `($2::uuid is null or (tx_id, id) > ($3::xid8, $2::uuid))`;
+    const next = await tx.query<{ id: string; tx_id: string; held: boolean }>(
+      `select id, tx_id::text, tx_id >= pg_snapshot_xmin(pg_current_snapshot()) as held from audit_logs
+       where tenant_id = $1 and ${after} order by tx_id, id limit $4`,
+      [tenantId, afterId, afterTx, batchSize],
     );
-    const last = next.rows.at(-1);
-    if (!last) return { kind: 'idle' };
+    const ready = next.rows.filter((row) => !row.held);
+    const last = ready.at(-1);
+    if (!last) return { kind: next.rows.length > 0 ? 'held' : 'idle' };
     id = newUuid();
-    auditIds = next.rows.map((row) => row.id);
+    auditIds = ready.map((row) => row.id);
     attempts = 1;
     await tx.query(
       `insert into audit_deliveries (tenant_id, id, audit_ids, attempts, leased_until)
@@ -75,8 +86,9 @@ export async function claimAuditBatch(tx: Tx, tenantId: string, batchSize: numbe
       [tenantId, id, auditIds, leaseMs],
     );
     await tx.query(
-      `update audit_relay_cursors set last_audit_id = $2, updated_at = now() where tenant_id = $1 and id = 'webhook'`,
-      [tenantId, last.id],
+      `update audit_relay_cursors set last_audit_id = $2, last_tx_id = $3::xid8, updated_at = now()
+       where tenant_id = $1 and id = 'webhook'`,
+      [tenantId, last.id, last.tx_id],
     );
   }
   const events = await tx.query<AuditEventRow>(

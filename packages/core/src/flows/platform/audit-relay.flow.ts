@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Pool, withTenant } from '@atrium/db';
 import { defineFlow, retryDelayMs } from '../definition.ts';
 import { type ClaimedDelivery, claimAuditBatch, markDelivered, markFailed } from './audit-deliveries.repository.ts';
@@ -17,6 +18,11 @@ export interface AuditRelayOptions {
   retryMaxDelayMs?: number;
   /** One webhook call at most (Default: 10000 ms); the batch's lease is this plus 20 s. */
   timeoutMs?: number;
+  /**
+   * How long one run waits for older transactions to end when the only new events were written by younger ones
+   * (Default: 1000 ms); after that the next run sends them.
+   */
+  horizonWaitMs?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
 }
@@ -53,12 +59,19 @@ export async function relayAuditEvents(
     initialDelayMs: options.retryInitialDelayMs ?? 5000,
     maxDelayMs: options.retryMaxDelayMs ?? 600_000,
   };
+  const waitUntil = Date.now() + (options.horizonWaitMs ?? 1000);
   let relayed = 0;
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < 20; ) {
     const claimed = await withTenant(pool, tenantId, (tx) =>
       claimAuditBatch(tx, tenantId, batchSize, timeoutMs + 20_000),
     );
     if (claimed.kind === 'idle') break;
+    if (claimed.kind === 'held') {
+      if (Date.now() >= waitUntil) break;
+      await sleep(25, undefined, { signal: options.signal });
+      continue;
+    }
+    round++;
     if (claimed.kind === 'waiting') {
       const retryAt = claimed.until.toISOString();
       return { relayed, pending: { attempts: claimed.attempts, retry_at: retryAt, error: claimed.lastError } };
