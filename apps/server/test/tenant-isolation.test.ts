@@ -1,4 +1,4 @@
-import { fromPublicId } from '@atrium/contracts';
+import { fromPublicId, toPublicId } from '@atrium/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
 import { factories } from '../../../test/factories.ts';
@@ -14,6 +14,7 @@ let tenantA: string;
 let tenantB: string;
 const idsOfA: string[] = [];
 let tenantRoutes: TestApp['app']['atriumRoutes'];
+const zeroUuid = '00000000-0000-0000-0000-000000000000';
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -26,6 +27,28 @@ afterAll(() => t.close());
 describe('tenant isolation', () => {
   it('covers the routes the application registered', () => {
     expect(tenantRoutes.length).toBeGreaterThan(10);
+  });
+
+  it('answers 401 on every route under /api/ that is not public, to no credentials and to forged ones', async () => {
+    // Authentication is a hook each /api/ route gets when it is registered (installAuth): a route that missed it
+    // would show here.
+    const guarded = t.app.atriumRoutes.filter((route) => route.url.startsWith('/api/') && route.auth !== 'public');
+    expect(guarded.length).toBeGreaterThan(40);
+    const before = await tenantSnapshot(t.db.owner, fromOrg(tenantA));
+    for (const route of guarded) {
+      let url = route.url;
+      for (const [param, kind] of Object.entries(route.idParams))
+        url = url.replace(`:${param}`, toPublicId(kind, zeroUuid));
+      url = url.replace(/:[A-Za-z_]+/g, 'x');
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : (route.bodyExample ?? {});
+      for (const authorization of [undefined, 'Bearer forged.token.value', 'License lk_forged']) {
+        const headers: Record<string, string> = authorization ? { authorization } : {};
+        const response = await call(t.app, route.method, url, body, { headers });
+        expect(response.status, `${route.method} ${route.url} with ${authorization ?? 'nothing'}`).toBe(401);
+        expect(response.body.code).toBe('unauthenticated');
+      }
+    }
+    expect(await tenantSnapshot(t.db.owner, fromOrg(tenantA))).toEqual(before);
   });
 
   it("answers 404 to tenant B for every route given tenant A's ids, and changes nothing of A", async () => {

@@ -223,8 +223,9 @@ export function licenseKeyAuthenticator(
  * Authentication and rate limiting as an onRequest hook of each route under /api/, built when the route is
  * registered: the route's requirement and role are read once, not from `request.routeOptions` (an object Fastify
  * builds on every access) on every request. Health, readiness, metrics and docs get no hook: they are neither
- * authenticated nor rate limited. A credential that is in memory already (a known license key, a cached API key)
- * is checked without awaiting anything.
+ * authenticated nor rate limited. A license key this process knows, of a cached license, is checked without
+ * awaiting anything (the machine routes are the busiest); an installAuth registered after /api/ routes would miss
+ * them, so it is installed before any (the isolation suite checks every route answers 401 without credentials).
  */
 export function installAuth(app: FastifyInstance, authenticators: Authenticator[], limits: RateLimits) {
   app.decorateRequest('principal', null);
