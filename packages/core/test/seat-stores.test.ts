@@ -239,6 +239,21 @@ describe.each(stores)('%s seat store', (_name, make) => {
     // A lease released after its expiry but before a sweep comes back with its expiry, so it is journaled as expired.
     expect(released[3]?.fingerprint).toBe('dying');
     expect(released[3]?.expiresAtMs).toBe(dying.lease.expiresAtMs);
+    // PostgreSQL journals each release itself, once, in the same statement; with Redis the service does it.
+    const journal = await db.owner.query<{ fingerprint: string; event: string; at: Date }>(
+      `select fingerprint, event, occurred_at as at from license_journal
+       where license_id = $1 and event in ('released', 'expired') order by fingerprint`,
+      [licenseId],
+    );
+    if (store.journalsItself) {
+      expect(journal.rows.map((row) => [row.fingerprint, row.event])).toEqual([
+        ['a', 'released'],
+        ['dying', 'expired'],
+      ]);
+      expect(journal.rows[1]?.at.getTime()).toBe(dying.lease.expiresAtMs);
+    } else {
+      expect(journal.rows).toEqual([]);
+    }
     const { live } = await store.sweep(ref);
     expect(live.map((lease) => lease.fingerprint)).toEqual(['b']);
     expect((await store.acquire(request(licenseId, 'a', 3))).kind).toBe('acquired');

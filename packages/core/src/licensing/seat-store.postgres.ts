@@ -1,3 +1,4 @@
+import { newUuid } from '@atrium/contracts';
 import { type Pool, type Tx, tenantStatementInOneRoundTrip, uuidLiteral, withTenant } from '@atrium/db';
 import pg from 'pg';
 import { TurnBatcher } from '../shared/turn-batcher.ts';
@@ -73,11 +74,17 @@ export class PostgresSeatStore implements SeatStore {
   readonly name = 'postgres';
   readonly journalsItself = true;
   private readonly pool: Pool;
+  /** Releases of one turn of the event loop, per organization (see `release`). */
+  private readonly releases: TurnBatcher<string, { licenseId: string; sessionId: string }, Lease | null>;
   /** Heartbeats of one turn of the event loop, per organization (see `heartbeat`). */
   private readonly beats: TurnBatcher<string, Beat, number | null>;
 
   constructor(pool: Pool) {
     this.pool = pool;
+    this.releases = new TurnBatcher(
+      (tenantId, releases) => this.sendReleases(tenantId, releases),
+      maxBeatsPerStatement,
+    );
     this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), maxBeatsPerStatement);
   }
 
@@ -146,20 +153,50 @@ export class PostgresSeatStore implements SeatStore {
     return beats.map((beat) => renewed.get(`${beat.licenseId}/${beat.sessionId}`) ?? null);
   }
 
+  /**
+   * Releases of one organization in one event-loop turn go as one statement in one message, like heartbeats:
+   * the leases are deleted and their journal rows written by the same statement, in one transaction. A lease
+   * released after its expiry (but before anyone swept it) is journaled as expired, at its expiry.
+   */
   release(license: LicenseRef, sessionId: string): Promise<Lease | null> {
-    return withTenant(this.pool, license.tenantId, async (tx) => {
-      const { rows } = await tx.query<LeaseRow & { now: Date }>(
-        `delete from license_leases where tenant_id = $1 and license_id = $2 and session_id = $3
-         returning ${leaseColumns}, clock_timestamp() as now`,
-        [license.tenantId, license.licenseId, sessionId],
-      );
-      const row = rows[0];
-      if (!row) return null;
-      const lease = toLease(row);
-      // A lease released after its expiry (but before anyone swept it) ended when it expired.
-      const event = lease.expiresAtMs <= row.now.getTime() ? 'expired' : 'released';
-      const at = Math.min(row.now.getTime(), lease.expiresAtMs);
-      await insertJournalEntries(tx, license.tenantId, [journal(license.licenseId, event, lease, at)]);
+    return this.releases.add(license.tenantId, license.tenantId, { licenseId: license.licenseId, sessionId });
+  }
+
+  private async sendReleases(tenantId: string, releases: Array<{ licenseId: string; sessionId: string }>) {
+    // One row per lease (the same session released twice in one turn is asked for once). uuidLiteral refuses
+    // anything but a UUID; journal ids are made here, UUIDv7 like every other journal row.
+    const keys = [...new Set(releases.map((release) => `${release.licenseId}/${release.sessionId}`))];
+    const values = keys
+      .map((key) => {
+        const [licenseId = '', sessionId = ''] = key.split('/');
+        return `(${uuidLiteral(licenseId)}::uuid, ${uuidLiteral(sessionId)}::uuid, ${uuidLiteral(newUuid())}::uuid)`;
+      })
+      .join(', ');
+    const tenant = uuidLiteral(tenantId);
+    const rows = await tenantStatementInOneRoundTrip<LeaseRow & { license_id: string }>(
+      this.pool,
+      tenantId,
+      `with b (license_id, session_id, journal_id) as (values ${values}),
+       gone as (
+         delete from license_leases l using b
+         where l.tenant_id = ${tenant} and l.license_id = b.license_id and l.session_id = b.session_id
+         returning l.license_id, l.session_id, l.fingerprint, l.acquired_at, l.expires_at, l.metadata, b.journal_id
+       ),
+       journaled as (
+         insert into license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
+         select ${tenant}, journal_id, license_id, session_id, fingerprint,
+           case when expires_at <= clock_timestamp() then 'expired' else 'released' end,
+           least(clock_timestamp(), expires_at)
+         from gone
+       )
+       select license_id, ${leaseColumns} from gone`,
+    );
+    const released = new Map(rows.map((row) => [`${row.license_id}/${row.session_id}`, toLease(row)]));
+    // The same session twice in one turn: the first release gets the lease, the second finds none.
+    return releases.map((release) => {
+      const key = `${release.licenseId}/${release.sessionId}`;
+      const lease = released.get(key) ?? null;
+      released.delete(key);
       return lease;
     });
   }
