@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { fromPublicId } from '@atrium/contracts';
 import { AtriumError, type ReconcileScope } from '@atrium/core';
 import { ConfigError, loadConfig } from './config.ts';
+import { type FlowLimitsChange, flowLimits } from './flow-limits.ts';
 import { reconcileSeats } from './licensing.ts';
 import { createLogger, onShutdownSignal, openDatabase, runMigrations, startApi } from './runtime.ts';
 import { runWorkerProcess, startFlowWorker } from './worker.ts';
@@ -15,6 +16,9 @@ const usage = `Usage: atrium <command>
   licenses reconcile [--tenant org_…] [--license lic_…]
             make the Redis seat store agree with the PostgreSQL lease journal (needs REDIS_URL and
             DATABASE_URL or DATABASE_APP_URL): restore open leases Redis lost, drop those the journal ended
+  flows limits --tenant org_… [--concurrency N|default] [--queue-quota N|default]
+            show or set one organization's flow limits, overriding ATRIUM_FLOW_TENANT_CONCURRENCY and
+            ATRIUM_FLOW_TENANT_QUEUE_QUOTA (needs DATABASE_URL, the owner role: organizations cannot raise their own)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -72,6 +76,13 @@ async function main(command: string | undefined) {
       await reconcileSeats(config, database.appUrl, scope, (line) => process.stdout.write(`${line}\n`));
       return;
     }
+    case 'flows': {
+      if (process.argv[3] !== 'limits') throw new UsageError(`usage: atrium ${flowLimitsUsage}`);
+      const { tenantId, change } = flowLimitsArgs(process.argv.slice(4));
+      if (!config.databaseUrl) throw new ConfigError('DATABASE_URL (the owner role) is required to set flow limits');
+      await flowLimits(config, config.databaseUrl, tenantId, change, (line) => process.stdout.write(`${line}\n`));
+      return;
+    }
     default:
       process.stderr.write(`${usage}\n`);
       process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
@@ -100,6 +111,44 @@ function reconcileScope(args: string[]): ReconcileScope {
     throw new UsageError(`--license ${values.license} is not a license id (lic_ and 32 hex digits)`);
   }
   return { tenantId, licenseId };
+}
+
+const flowLimitsUsage = 'flows limits --tenant org_… [--concurrency N|default] [--queue-quota N|default]';
+
+/** `--tenant org_…` and the limits to change: a positive integer, or `default` for the process-wide default. */
+function flowLimitsArgs(args: string[]): { tenantId: string; change: FlowLimitsChange } {
+  let values: { tenant?: string | undefined; concurrency?: string | undefined; 'queue-quota'?: string | undefined };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { tenant: { type: 'string' }, concurrency: { type: 'string' }, 'queue-quota': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`atrium flows limits: ${(err as Error).message}\nusage: atrium ${flowLimitsUsage}`);
+  }
+  const tenantId = values.tenant === undefined ? null : fromPublicId('organization', values.tenant);
+  if (tenantId === null) {
+    throw new UsageError(
+      `--tenant must be an organization id (org_ and 32 hex digits)\nusage: atrium ${flowLimitsUsage}`,
+    );
+  }
+  // The same bounds as ATRIUM_FLOW_TENANT_CONCURRENCY and ATRIUM_FLOW_TENANT_QUEUE_QUOTA (a quota of 0 stops new runs).
+  const limit = (name: string, raw: string | undefined, least: number, most: number): number | null | undefined => {
+    if (raw === undefined || raw === 'default') return raw === undefined ? undefined : null;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < least || value > most) {
+      throw new UsageError(`--${name} must be an integer from ${least} to ${most}, or "default"; got "${raw}"`);
+    }
+    return value;
+  };
+  const change: FlowLimitsChange = {};
+  const concurrency = limit('concurrency', values.concurrency, 1, 100_000);
+  const queueQuota = limit('queue-quota', values['queue-quota'], 0, 100_000_000);
+  if (concurrency !== undefined) change.concurrency = concurrency;
+  if (queueQuota !== undefined) change.queueQuota = queueQuota;
+  return { tenantId, change };
 }
 
 function announce(publicUrl: string) {
