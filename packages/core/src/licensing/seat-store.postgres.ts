@@ -38,8 +38,8 @@ interface Beat {
   lifetimeMs: number;
 }
 
-/** Heartbeats in one UPDATE at most: the statement stays small even when thousands arrive in one turn. */
-const maxBeatsPerStatement = 500;
+/** Heartbeats or releases in one statement at most: it stays small even when thousands arrive in one turn. */
+const maxRowsPerStatement = 500;
 
 function toLease(row: LeaseRow): Lease {
   return {
@@ -81,11 +81,8 @@ export class PostgresSeatStore implements SeatStore {
 
   constructor(pool: Pool) {
     this.pool = pool;
-    this.releases = new TurnBatcher(
-      (tenantId, releases) => this.sendReleases(tenantId, releases),
-      maxBeatsPerStatement,
-    );
-    this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), maxBeatsPerStatement);
+    this.releases = new TurnBatcher((tenantId, releases) => this.sendReleases(tenantId, releases), maxRowsPerStatement);
+    this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), maxRowsPerStatement);
   }
 
   /**
@@ -165,12 +162,12 @@ export class PostgresSeatStore implements SeatStore {
   private async sendReleases(tenantId: string, releases: Array<{ licenseId: string; sessionId: string }>) {
     // One row per lease (the same session released twice in one turn is asked for once). uuidLiteral refuses
     // anything but a UUID; journal ids are made here, UUIDv7 like every other journal row.
-    const keys = [...new Set(releases.map((release) => `${release.licenseId}/${release.sessionId}`))];
-    const values = keys
-      .map((key) => {
-        const [licenseId = '', sessionId = ''] = key.split('/');
-        return `(${uuidLiteral(licenseId)}::uuid, ${uuidLiteral(sessionId)}::uuid, ${uuidLiteral(newUuid())}::uuid)`;
-      })
+    const unique = new Map(releases.map((release) => [`${release.licenseId}/${release.sessionId}`, release]));
+    const values = [...unique.values()]
+      .map(
+        (release) =>
+          `(${uuidLiteral(release.licenseId)}::uuid, ${uuidLiteral(release.sessionId)}::uuid, ${uuidLiteral(newUuid())}::uuid)`,
+      )
       .join(', ');
     const tenant = uuidLiteral(tenantId);
     const rows = await tenantStatementInOneRoundTrip<LeaseRow & { license_id: string }>(
