@@ -24,10 +24,13 @@ await redis.hset(keys[1] as string, ...sessions.flatMap((s) => [s, `fp\n${Date.n
 type Heartbeat = (...args: Array<string | number>) => Promise<[string, string, number[]]>;
 const script = (redis as unknown as { floorHeartbeat: Heartbeat }).floorHeartbeat.bind(redis);
 // Heartbeats of one event-loop turn go as one script call, as Atrium's Redis seat store sends them.
-const beats = new TurnBatcher<null, string, number | null>(async (_, sessionIds) => {
-  const [, expires, renewed] = await script(...keys, 360_000, ...sessionIds);
-  return renewed.map((ok) => (ok === 1 ? Number(expires) : null));
-}, 500);
+const beats = new TurnBatcher<null, string, number | null>(
+  async (_, sessionIds) => {
+    const [, expires, renewed] = await script(...keys, 360_000, ...sessionIds);
+    return renewed.map((ok) => (ok === 1 ? Number(expires) : null));
+  },
+  { maxBatch: 500 },
+);
 
 const app = Fastify({ logger: false });
 app.get('/', async () => ({ ready: true }));

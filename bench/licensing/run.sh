@@ -10,6 +10,7 @@ if ! command -v wrk >/dev/null; then
   apt-get install -y wrk >/dev/null 2>&1 || { echo "bench: SKIPPED, wrk could not be installed"; exit 0; }
 fi
 DURATION=${DURATION:-10s}
+# STORES=postgres (or redis) runs one seat store only (Default: both).
 # The API runs with the container image's Node flags, so the RSS measured here is what a pod would show.
 IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -66,7 +67,7 @@ wait_up http://127.0.0.1:18602/
 SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none measure "floor heartbeat (no Atrium)" -s bench/licensing/session.lua http://127.0.0.1:18602
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 
-for store in postgres redis; do
+for store in ${STORES:-postgres redis}; do
   env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT=18601 LOG_LEVEL=warn ATRIUM_DATA_DIR="$WORK" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
        ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE=100000000 ATRIUM_RATE_LIMIT_IP_PER_MINUTE=10000000 ATRIUM_REDIS_KEY_PREFIX="bench:$DB:")
   [ "$store" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)

@@ -124,7 +124,7 @@ describe.each(stores)('%s seat store', (_name, make) => {
     expect(live).toHaveLength(7);
   });
 
-  it('decides acquires sent at once (one script on Redis): a repeated fingerprint, the limit, one expiry report', async () => {
+  it('decides acquires sent at once (one call on either store): a repeated fingerprint, the limit, one expiry report', async () => {
     const licenseId = await newLicense(3);
     const other = await newLicense(3);
     const dying = await store.acquire(request(licenseId, 'dying', 3, 150));
@@ -149,7 +149,42 @@ describe.each(stores)('%s seat store', (_name, make) => {
     // The expired lease is reported exactly once, whichever acquire swept it.
     const reported = [a1, a2, ...rest].flatMap((o) => o.expired.map((lease) => lease.fingerprint));
     expect(reported).toEqual(['dying']);
-    expect((await store.sweep({ tenantId, licenseId })).live).toHaveLength(3);
+    const { live } = await store.sweep({ tenantId, licenseId });
+    expect(live).toHaveLength(3);
+    // PostgreSQL journals the batch itself: one 'acquired' per lease taken (with its metadata), the expiry once.
+    const journal = await db.owner.query<{ session_id: string; fingerprint: string; event: string; metadata: unknown }>(
+      `select session_id, fingerprint, event, metadata from license_journal where license_id = $1
+       order by event, fingerprint`,
+      [licenseId],
+    );
+    if (store.journalsItself) {
+      const acquired = journal.rows.filter((row) => row.event === 'acquired').map((row) => row.fingerprint);
+      expect(acquired).toEqual([...live.map((lease) => lease.fingerprint), 'dying'].sort());
+      expect(journal.rows.filter((row) => row.event === 'expired').map((row) => row.fingerprint)).toEqual(['dying']);
+      const a = journal.rows.find((row) => row.fingerprint === 'a');
+      expect([a?.session_id, a?.metadata]).toEqual([a1.lease.sessionId, a1.lease.metadata]);
+    }
+  });
+
+  it('refuses acquires sent at once to a full license, and still returns the lease a fingerprint holds', async () => {
+    const licenseId = await newLicense(2);
+    const held = await store.acquire(request(licenseId, 'held', 2));
+    await store.acquire(request(licenseId, 'other', 2));
+    if (held.kind === 'exhausted') throw new Error('no seat');
+    const outcomes = await Promise.all([
+      store.acquire(request(licenseId, 'late-1', 2)),
+      store.acquire(request(licenseId, 'late-2', 2)),
+    ]);
+    expect(outcomes.map((o) => [o.kind, o.used])).toEqual([
+      ['exhausted', 2],
+      ['exhausted', 2],
+    ]);
+    const mixed = await Promise.all([
+      store.acquire(request(licenseId, 'late-3', 2)),
+      store.acquire(request(licenseId, 'held', 2)),
+    ]);
+    expect(mixed.map((o) => o.kind)).toEqual(['exhausted', 'existing']);
+    expect(mixed[1]?.kind === 'existing' && mixed[1].lease.sessionId).toBe(held.lease.sessionId);
   });
 
   it('frees the seat of a lease nobody renews, with no call at all', async () => {

@@ -14,6 +14,7 @@ interface LeaseRow {
 }
 
 interface AcquireRow {
+  ord: number;
   kind: 'acquired' | 'existing' | 'exhausted';
   session_id: string | null;
   fingerprint: string | null;
@@ -40,6 +41,16 @@ interface Beat {
 
 /** Heartbeats or releases in one statement at most: it stays small even when thousands arrive in one turn. */
 const maxRowsPerStatement = 500;
+/** Acquires decided by one call at most: the license's row lock is held while they are. */
+const maxAcquiresPerCall = 200;
+
+/** Acquires of one license, with one seat limit and lease lifetime, decided together. */
+interface AcquireBatch {
+  tenantId: string;
+  licenseId: string;
+  maxSeats: number;
+  lifetimeMs: number;
+}
 
 function toLease(row: LeaseRow): Lease {
   return {
@@ -64,16 +75,18 @@ function journal(licenseId: string, event: JournalEntry['event'], lease: Lease, 
 }
 
 /**
- * Seats in PostgreSQL: each acquire is one transaction that takes the license row's lock, so acquires of one
- * license run one at a time on every API process, while other licenses proceed in parallel. The lock is taken
- * inside one server-side function, so it is held for the function's run, not for client round trips. Expiry, acquire and
- * release are journaled in the same transaction. Time is the database's clock_timestamp(), so several API
- * processes agree on it.
+ * Seats in PostgreSQL: acquires take the license row's lock in a transaction, so acquires of one license are
+ * decided one at a time across every API process, while other licenses proceed in parallel. The lock is taken
+ * inside one server-side function, so it is held for the function's run and commit, not for client round trips.
+ * Expiry, acquire and release are journaled in the same transaction. Time is the database's clock_timestamp(),
+ * so several API processes agree on it.
  */
 export class PostgresSeatStore implements SeatStore {
   readonly name = 'postgres';
   readonly journalsItself = true;
   private readonly pool: Pool;
+  /** Acquires of one turn of the event loop, per license, seat limit and lifetime (see `acquire`). */
+  private readonly acquires: TurnBatcher<AcquireBatch, SeatRequest, AcquireOutcome>;
   /** Releases of one turn of the event loop, per organization (see `release`). */
   private readonly releases: TurnBatcher<string, { licenseId: string; sessionId: string }, Lease | null>;
   /** Heartbeats of one turn of the event loop, per organization (see `heartbeat`). */
@@ -81,38 +94,65 @@ export class PostgresSeatStore implements SeatStore {
 
   constructor(pool: Pool) {
     this.pool = pool;
-    this.releases = new TurnBatcher((tenantId, releases) => this.sendReleases(tenantId, releases), maxRowsPerStatement);
-    this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), maxRowsPerStatement);
+    this.acquires = new TurnBatcher((batch, requests) => this.sendAcquires(batch, requests), {
+      maxBatch: maxAcquiresPerCall,
+      oneInFlightPerKey: true,
+    });
+    this.releases = new TurnBatcher((tenantId, releases) => this.sendReleases(tenantId, releases), {
+      maxBatch: maxRowsPerStatement,
+    });
+    this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), {
+      maxBatch: maxRowsPerStatement,
+    });
   }
 
   /**
-   * One round trip for the whole transaction (tenantStatementInOneRoundTrip): license_seat_acquire (migration:
-   * locks the license row, sweeps, counts, inserts, journals) runs between BEGIN and COMMIT of one message. The
-   * row lock is then held for the server-side run only, never while a busy event loop gets around to sending
-   * COMMIT — that is what bounds acquires per second for one license across all API processes.
+   * Acquires of one license are decided together by one call of license_seat_acquire_batch (migration 0008),
+   * one after the other in arrival order, as separate calls would be: the row lock, the sweep, the count of the
+   * lease set and the commit's WAL flush are paid once for all of them. One batch per license is in flight at a
+   * time; what arrives meanwhile waits and goes in the next one (a group commit), since batches sent side by side
+   * would only queue for the lock. The whole transaction is one message (BEGIN, the tenant, the call, COMMIT), so
+   * the lock is held for the server-side run and the flush only. With one lock and one flush per acquire, a hot
+   * license managed a few hundred acquires per second (bench/README.md).
    */
-  async acquire(request: SeatRequest): Promise<AcquireOutcome> {
+  acquire(request: SeatRequest): Promise<AcquireOutcome> {
     if (!Number.isInteger(request.maxSeats) || !Number.isInteger(request.lifetimeMs)) {
-      throw new Error('maxSeats and lifetimeMs must be integers');
+      return Promise.reject(new Error('maxSeats and lifetimeMs must be integers'));
     }
-    const [tenant, license, session] = [request.tenantId, request.licenseId, request.sessionId].map(uuidLiteral);
+    return this.acquires.add(
+      `${request.maxSeats}/${request.lifetimeMs}/${request.licenseId}/${request.tenantId}`,
+      {
+        tenantId: request.tenantId,
+        licenseId: request.licenseId,
+        maxSeats: request.maxSeats,
+        lifetimeMs: request.lifetimeMs,
+      },
+      request,
+    );
+  }
+
+  private async sendAcquires(batch: AcquireBatch, requests: SeatRequest[]): Promise<AcquireOutcome[]> {
+    // Session ids are cast to uuid by the function; everything else travels as one escaped JSON literal.
+    const payload = JSON.stringify(
+      requests.map((request) => ({ s: request.sessionId, f: request.fingerprint, m: request.metadata })),
+    );
     const rows = await tenantStatementInOneRoundTrip<AcquireRow>(
       this.pool,
-      request.tenantId,
-      `select * from license_seat_acquire(${tenant}, ${license}, ${session}, ${pg.escapeLiteral(request.fingerprint)},
-         ${request.maxSeats}, ${request.lifetimeMs}, ${pg.escapeLiteral(JSON.stringify(request.metadata))}::jsonb)`,
+      batch.tenantId,
+      `select * from license_seat_acquire_batch(${uuidLiteral(batch.tenantId)}, ${uuidLiteral(batch.licenseId)},
+         ${batch.maxSeats}, ${batch.lifetimeMs}, ${pg.escapeLiteral(payload)}::jsonb) order by ord`,
     );
-    const row = rows[0] as AcquireRow;
-    const expired = row.expired.map((lease) => ({
-      sessionId: lease.session_id,
-      fingerprint: lease.fingerprint,
-      acquiredAtMs: Date.parse(lease.acquired_at),
-      expiresAtMs: Date.parse(lease.expires_at),
-      metadata: lease.metadata ?? {},
-    }));
-    if (row.kind === 'exhausted') return { kind: 'exhausted', used: row.used, expired };
-    const lease = toLease(row as LeaseRow);
-    return { kind: row.kind, lease, used: row.used, expired };
+    return rows.map((row) => {
+      const expired = row.expired.map((lease) => ({
+        sessionId: lease.session_id,
+        fingerprint: lease.fingerprint,
+        acquiredAtMs: Date.parse(lease.acquired_at),
+        expiresAtMs: Date.parse(lease.expires_at),
+        metadata: lease.metadata ?? {},
+      }));
+      if (row.kind === 'exhausted') return { kind: 'exhausted', used: row.used, expired };
+      return { kind: row.kind, lease: toLease(row as LeaseRow), used: row.used, expired };
+    });
   }
 
   /**

@@ -116,12 +116,15 @@ export class RedisSeatStore implements SeatStore {
     this.redis = redis as Redis & SeatCommands;
     this.prefix = options.keyPrefix ?? '';
     this.loadOpenLeases = options.loadOpenLeases;
-    this.acquires = new TurnBatcher((batch, requests) => this.sendAcquires(batch, requests), maxAcquiresPerScript);
-    this.releases = new TurnBatcher(
-      (license, sessionIds) => this.sendReleases(license, sessionIds),
-      maxSessionsPerScript,
-    );
-    this.beats = new TurnBatcher((batch, sessionIds) => this.sendBeats(batch, sessionIds), maxSessionsPerScript);
+    this.acquires = new TurnBatcher((batch, requests) => this.sendAcquires(batch, requests), {
+      maxBatch: maxAcquiresPerScript,
+    });
+    this.releases = new TurnBatcher((license, sessionIds) => this.sendReleases(license, sessionIds), {
+      maxBatch: maxSessionsPerScript,
+    });
+    this.beats = new TurnBatcher((batch, sessionIds) => this.sendBeats(batch, sessionIds), {
+      maxBatch: maxSessionsPerScript,
+    });
   }
 
   keys(licenseId: string): [string, string, string, string] {

@@ -9,22 +9,36 @@ interface Group<C, I, R> {
   waiters: Array<Waiter<R>>;
 }
 
+export interface TurnBatcherOptions {
+  /** Items in one `send` at most, so one statement or script stays small even when thousands arrive at once. */
+  maxBatch: number;
+  /**
+   * At most one `send` per key at a time (Default: false). Calls that arrive while a key's batch is in flight
+   * wait for it and then go together, however many turns they arrived in: a group commit. For work that the
+   * server serializes per key anyway (a row lock held until commit), where batches sent side by side would only
+   * queue for the lock one flush each.
+   */
+  oneInFlightPerKey?: boolean;
+}
+
 /**
  * Calls made during one turn of the event loop, grouped by a key and sent together when the turn ends
  * (`setImmediate`). With many clients in flight, a group then costs one round trip and one server-side wake-up
- * instead of one per call. This is how both seat stores send heartbeats. `send` gets the group's context (from
- * its first call) and its items, and answers with one result per item, in order. A group is sent in chunks of at
- * most `maxBatch`, so one statement or script stays small even when thousands of calls arrive in one turn.
+ * instead of one per call. This is how both seat stores send heartbeats, acquires and releases. `send` gets the
+ * group's context (from its first call) and its items, and answers with one result per item, in order.
  */
 export class TurnBatcher<C, I, R> {
   private groups = new Map<string, Group<C, I, R>>();
   private scheduled = false;
   private readonly send: (context: C, items: I[]) => Promise<R[]>;
   private readonly maxBatch: number;
+  /** With oneInFlightPerKey: the keys with a batch in flight, and what waits for it to finish. */
+  private readonly inFlight: Map<string, Group<C, I, R> | null> | null;
 
-  constructor(send: (context: C, items: I[]) => Promise<R[]>, maxBatch: number) {
+  constructor(send: (context: C, items: I[]) => Promise<R[]>, options: TurnBatcherOptions) {
     this.send = send;
-    this.maxBatch = maxBatch;
+    this.maxBatch = options.maxBatch;
+    this.inFlight = options.oneInFlightPerKey ? new Map() : null;
   }
 
   add(key: string, context: C, item: I): Promise<R> {
@@ -47,18 +61,50 @@ export class TurnBatcher<C, I, R> {
     const groups = this.groups;
     this.groups = new Map();
     this.scheduled = false;
-    for (const { context, items, waiters } of groups.values()) {
-      if (items.length <= this.maxBatch) {
-        void this.sendChunk(context, items, waiters);
-        continue;
-      }
-      for (let i = 0; i < items.length; i += this.maxBatch) {
-        void this.sendChunk(context, items.slice(i, i + this.maxBatch), waiters.slice(i, i + this.maxBatch));
+    for (const [key, group] of groups) {
+      if (this.inFlight === null) {
+        this.sendAll(group);
+      } else if (!this.inFlight.has(key)) {
+        this.sendInTurn(key, group);
+      } else {
+        const waiting = this.inFlight.get(key);
+        if (waiting) {
+          waiting.items.push(...group.items);
+          waiting.waiters.push(...group.waiters);
+        } else {
+          this.inFlight.set(key, group);
+        }
       }
     }
   }
 
-  private async sendChunk(context: C, items: I[], waiters: Array<Waiter<R>>) {
+  private sendAll({ context, items, waiters }: Group<C, I, R>) {
+    if (items.length <= this.maxBatch) {
+      void this.sendChunk(context, items, waiters);
+      return;
+    }
+    for (let i = 0; i < items.length; i += this.maxBatch) {
+      void this.sendChunk(context, items.slice(i, i + this.maxBatch), waiters.slice(i, i + this.maxBatch));
+    }
+  }
+
+  /** Sends the first chunk of the key's group; the rest waits for it, then goes in the next call. */
+  private sendInTurn(key: string, group: Group<C, I, R>) {
+    const inFlight = this.inFlight as Map<string, Group<C, I, R> | null>;
+    const items = group.items.splice(0, this.maxBatch);
+    const waiters = group.waiters.splice(0, this.maxBatch);
+    inFlight.set(key, group.items.length > 0 ? group : null);
+    void this.sendChunk(group.context, items, waiters).then(() => {
+      const waiting = inFlight.get(key);
+      if (waiting) {
+        this.sendInTurn(key, waiting);
+      } else {
+        inFlight.delete(key);
+      }
+    });
+  }
+
+  private async sendChunk(context: C, items: I[], waiters: Array<Waiter<R>>): Promise<void> {
     try {
       const results = await this.send(context, items);
       if (results.length !== items.length) throw new Error(`batch answered ${results.length} of ${items.length}`);
