@@ -22,6 +22,7 @@ declare
   v_fingerprints text[] := array(select r ->> 'f' from jsonb_array_elements(p_requests) r);
   v_expired jsonb;
   v_used integer;
+  v_stale integer;
   v_held jsonb;
   v_lease public.license_leases;
   v_request jsonb;
@@ -35,26 +36,31 @@ declare
 begin
   -- Unlike license_seat_acquire there is no unlocked look first for a full license: an API process sends one
   -- batch per license at a time (TurnBatcher oneInFlightPerKey), so a crowd at a full license holds at most one
-  -- connection per process, and each batch reads the lease set once instead of twice.
+  -- connection per process. Each batch reads the lease set once, and deletes expired leases only when that read
+  -- found some.
   perform 1 from public.licenses l where l.tenant_id = p_tenant and l.id = p_license for update;
   if not found then
     raise exception 'license % not found', p_license using errcode = 'P0002';
   end if;
-  with gone as (
-    delete from public.license_leases l
-    where l.tenant_id = p_tenant and l.license_id = p_license and l.expires_at <= v_now
-    returning l.session_id, l.fingerprint, l.acquired_at, l.expires_at, l.metadata)
-  select coalesce(jsonb_agg(to_jsonb(gone)), '[]'::jsonb) into v_expired from gone;
-  insert into public.license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
-    select p_tenant, gen_random_uuid(), p_license, (e ->> 'session_id')::uuid, e ->> 'fingerprint', 'expired',
-           (e ->> 'expires_at')::timestamptz
-    from jsonb_array_elements(v_expired) e;
-  -- One pass over the live leases: how many, and which of these fingerprints hold one (fingerprint -> session).
-  select count(*)::int,
-         coalesce(jsonb_object_agg(l.fingerprint, l.session_id) filter (where l.fingerprint = any(v_fingerprints)),
-                  '{}'::jsonb)
-    into v_used, v_held
+  -- One pass over the license's leases: how many are live, how many expired, and which of these fingerprints
+  -- hold a live one (fingerprint -> session). Only when some expired does a second statement delete them.
+  select count(*) filter (where l.expires_at > v_now)::int, count(*) filter (where l.expires_at <= v_now)::int,
+         coalesce(jsonb_object_agg(l.fingerprint, l.session_id)
+                    filter (where l.expires_at > v_now and l.fingerprint = any(v_fingerprints)), '{}'::jsonb)
+    into v_used, v_stale, v_held
     from public.license_leases l where l.tenant_id = p_tenant and l.license_id = p_license;
+  v_expired := '[]'::jsonb;
+  if v_stale > 0 then
+    with gone as (
+      delete from public.license_leases l
+      where l.tenant_id = p_tenant and l.license_id = p_license and l.expires_at <= v_now
+      returning l.session_id, l.fingerprint, l.acquired_at, l.expires_at, l.metadata)
+    select coalesce(jsonb_agg(to_jsonb(gone)), '[]'::jsonb) into v_expired from gone;
+    insert into public.license_journal (tenant_id, id, license_id, session_id, fingerprint, event, occurred_at)
+      select p_tenant, gen_random_uuid(), p_license, (e ->> 'session_id')::uuid, e ->> 'fingerprint', 'expired',
+             (e ->> 'expires_at')::timestamptz
+      from jsonb_array_elements(v_expired) e;
+  end if;
 
   for v_request, v_ord in select r.value, r.ordinality::integer from jsonb_array_elements(p_requests) with ordinality r
   loop
