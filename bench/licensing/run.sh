@@ -13,6 +13,8 @@ DURATION=${DURATION:-10s}
 # STORES=postgres (or redis) runs one seat store only (Default: both).
 # The API runs with the container image's Node flags, so the RSS measured here is what a pod would show.
 IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
+# ...and with the V8 flags its ENTRYPOINT gives node (those NODE_OPTIONS refuses).
+IMAGE_NODE_FLAGS=$(sed -n 's/^ENTRYPOINT \[\(.*\)\]$/\1/p' deploy/docker/Dockerfile | tr -d '",' | tr ' ' '\n' | grep '^--' | tr '\n' ' ' || true)
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=atrium_bench_$(date +%s)
 DB_URL="${ADMIN_URL%/*}/$DB"
@@ -44,6 +46,18 @@ measure() { # name, wrk args...
   non2xx=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
   log "$(printf '%-28s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  rss %s' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" "$(rss "$SERVER_PID")")"
   LAST_RPS=$rps
+  RESULTS+=("$name|$rps")
+}
+RESULTS=()
+# Hello-world runs first and last: on a shared 2-core machine its rate can move by a third from one minute to the
+# next, so the ratios at the end are taken against the faster of the two (the conservative reading).
+HELLO_MAX=0
+hello_world() { # label
+  PORT=18600 node bench/licensing/hello.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
+  wait_up http://127.0.0.1:18600/
+  measure "hello-world GET ($1)" http://127.0.0.1:18600/
+  HELLO_MAX=$(awk -v a="$HELLO_MAX" -v b="$LAST_RPS" 'BEGIN { print (b > a ? b : a) }')
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 }
 # The same case at about half the rate just measured (DESIGN.md §6 states p99 at half load): each of the 50
 # connections pauses after every response so that together they offer ~half of LAST_RPS; the achieved rate is logged.
@@ -53,12 +67,9 @@ half_load() { # name, wrk args...
 }
 wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; cat "$WORK"/*.log 2>/dev/null | tail -5; exit 1; }
 
-log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION, API NODE_OPTIONS=$IMAGE_NODE_OPTIONS"
+log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION, API NODE_OPTIONS=$IMAGE_NODE_OPTIONS, node flags: $IMAGE_NODE_FLAGS"
 
-PORT=18600 node bench/licensing/hello.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
-wait_up http://127.0.0.1:18600/
-measure "hello-world GET" http://127.0.0.1:18600/
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+hello_world first
 
 # The floor of a heartbeat on this stack: Fastify, the same body and response schemas, one ioredis script call.
 printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
@@ -71,7 +82,8 @@ for store in ${STORES:-postgres redis}; do
   env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT=18601 LOG_LEVEL=warn ATRIUM_DATA_DIR="$WORK" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
        ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE=100000000 ATRIUM_RATE_LIMIT_IP_PER_MINUTE=10000000 ATRIUM_REDIS_KEY_PREFIX="bench:$DB:")
   [ "$store" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)
-  env "${env[@]}" node apps/server/src/cli.ts serve >"$WORK/$store.log" 2>&1 & SERVER_PID=$!; PIDS+=("$SERVER_PID")
+  # shellcheck disable=SC2086 # the flags are words
+  env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$store.log" 2>&1 & SERVER_PID=$!; PIDS+=("$SERVER_PID")
   wait_up http://127.0.0.1:18601/health
   token=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"bench-$store-$DB@example.com\",\"password\":\"correct horse battery staple\",\"organization\":{\"name\":\"Bench\"}}" http://127.0.0.1:18601/api/v1/auth/register | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   key=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' http://127.0.0.1:18601/api/v1/licenses | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')
@@ -87,5 +99,11 @@ for store in ${STORES:-postgres redis}; do
   half_load "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
   METHOD=DELETE PATH_INFO=/api/v1/licenses/release measure "$store release (2k real, then idempotent)" -s bench/licensing/session.lua http://127.0.0.1:18601
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+done
+hello_world last
+log "== ratios to the faster hello-world run ($HELLO_MAX req/s)"
+for result in "${RESULTS[@]}"; do
+  case $result in "hello-world"*) continue ;; esac
+  log "$(awk -v r="${result#*|}" -v h="$HELLO_MAX" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / h }')"
 done
 log "results: $OUT"
