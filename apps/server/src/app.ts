@@ -26,6 +26,7 @@ import {
   installAuth,
   licenseKeyAuthenticator,
 } from './plugins/auth.ts';
+import { installJsonBodyParser } from './plugins/json-body.ts';
 import { installMetrics, Metrics } from './plugins/metrics.ts';
 import { installProblemHandlers } from './plugins/problem.ts';
 import { RateLimits } from './plugins/rate-limit.ts';
@@ -127,6 +128,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   // The API speaks JSON only: any other body is a 415, not a string handed to the validator.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
   installValidators(app);
   installProblemHandlers(app);
   app.addSchema(Problem);

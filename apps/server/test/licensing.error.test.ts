@@ -71,6 +71,48 @@ describe.each(modes)('acquire metadata on the %s seat store', (_mode, make) => {
     expect(await redisState()).toEqual(redisBefore);
   });
 
+  // A lone surrogate is valid in a JS string and in JSON, but not in PostgreSQL's jsonb: it would fail the whole
+  // batch of acquires (and of journal rows) it travels in. The body parser refuses it for every route (I-JSON);
+  // the metadata schema refuses it too (packages/contracts), which the published OpenAPI document shows.
+  it.each([
+    ['a value', { note: 'a\ud800b' }],
+    ['a key', { ['k\udc00']: 'v' }],
+  ])('refuses a lone surrogate in %s with 400 and changes nothing', async (_case, metadata) => {
+    const tenantId = fromPublicId('organization', org) as string;
+    const before = await tenantSnapshot(t.db.owner, tenantId);
+    const redisBefore = await redisState();
+    const response = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: licenseKey, fingerprint: 'new', metadata },
+      { tenant: org },
+    );
+    expect(response.status, JSON.stringify(response.body)).toBe(400);
+    expect(response.body).toMatchObject({ status: 400, code: 'malformed_json' });
+    await t.app.licensing.journal.flush();
+    expect(await tenantSnapshot(t.db.owner, tenantId)).toEqual(before);
+    expect(await redisState()).toEqual(redisBefore);
+  });
+
+  it('accepts characters outside the Basic Multilingual Plane (surrogate pairs)', async () => {
+    const metadata = { 'host-😀': 'build 🚀 ünïcode ✓' };
+    const response = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/acquire',
+      { license_key: licenseKey, fingerprint: 'astral', metadata },
+      { tenant: org },
+    );
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    const status = await call(t.app, 'GET', `/api/v1/licenses/status?license_key=${licenseKey}`, undefined, {
+      tenant: org,
+    });
+    const session = status.body.sessions.find((s: { fingerprint: string }) => s.fingerprint === 'astral');
+    expect(session.metadata).toEqual(metadata);
+    await call(t.app, 'DELETE', '/api/v1/licenses/release', { session_id: response.body.session_id }, { tenant: org });
+  });
+
   it('accepts the largest metadata the contract allows', async () => {
     const largest = Object.fromEntries(
       Array.from({ length: 16 }, (_, i) => [`${i}`.padStart(64, 'k'), i % 2 ? 'v'.repeat(256) : i]),

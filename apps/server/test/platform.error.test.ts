@@ -40,6 +40,26 @@ describe('malformed requests', () => {
     await expectRefused(() => as('POST', '/api/v1/workspaces', '{"name": "x"'), 400, 'malformed_json');
   });
 
+  it.each([
+    ['a lone high surrogate', '{"name": "a\\ud800b"}'],
+    ['a lone low surrogate', '{"name": "a\\udc00b"}'],
+    ['a high surrogate at the end of a string', '{"name": "a\\uD83D"}'],
+    ['two high surrogates', '{"name": "\\ud83d\\ud83d"}'],
+    ['a lone surrogate in a key', '{"name": "ok", "\\ud800": 1}'],
+  ])('refuses a body with %s (not I-JSON, and PostgreSQL cannot store it)', async (_case, body) => {
+    const problem = await expectRefused(() => as('POST', '/api/v1/workspaces', body), 400, 'malformed_json');
+    expect(problem.detail).toMatch(/unpaired surrogate/);
+  });
+
+  it('accepts surrogate pairs, and a backslash-u that is only text', async () => {
+    const pair = await as('POST', '/api/v1/workspaces', '{"name": "rocket \\ud83d\\ude80"}');
+    expect(pair.status, JSON.stringify(pair.body)).toBe(201);
+    expect(pair.body.name).toBe('rocket 🚀');
+    const text = await as('POST', '/api/v1/workspaces', '{"name": "path C:\\\\ud800"}');
+    expect(text.status, JSON.stringify(text.body)).toBe(201);
+    expect(text.body.name).toBe('path C:\\ud800');
+  });
+
   it('refuses an empty JSON body', async () => {
     await expectRefused(() => as('POST', '/api/v1/workspaces', ''), 400, 'malformed_json');
   });

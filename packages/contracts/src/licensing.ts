@@ -102,15 +102,18 @@ export const Seats = Type.Object({ used: Type.Integer(), max: Type.Integer() });
 /**
  * What a client says about its session (host name, app version…), kept with the lease and in the journal and
  * shown by status. Written out rather than as Type.Record: a Record's key schema becomes the pattern `^.*$`,
- * which bounds no key's length and lets a key with a line break skip the value schema. NUL is refused because
- * PostgreSQL's jsonb cannot hold it.
+ * which bounds no key's length and lets a key with a line break skip the value schema. NUL and lone surrogates (a
+ * `\ud800` escape without its pair) are refused because PostgreSQL's jsonb cannot hold them; characters outside
+ * the Basic Multilingual Plane, sent as surrogate pairs, are fine (Ajv compiles patterns with the `u` flag).
  */
+const jsonbText = '^[^\\u0000\\ud800-\\udfff]*$';
+
 export const LeaseMetadata = Type.Unsafe<Record<string, string | number>>({
   type: 'object',
   maxProperties: 16,
-  propertyNames: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[^\\u0000]*$' },
+  propertyNames: { type: 'string', minLength: 1, maxLength: 64, pattern: jsonbText },
   additionalProperties: {
-    anyOf: [{ type: 'string', maxLength: 256, pattern: '^[^\\u0000]*$' }, { type: 'number' }],
+    anyOf: [{ type: 'string', maxLength: 256, pattern: jsonbText }, { type: 'number' }],
   },
   description: 'Up to 16 keys of 1–64 characters; values are strings of at most 256 characters, or numbers',
   examples: [{ host: 'build-07', app_version: '4.2.1' }],
