@@ -154,7 +154,8 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     const tenantId = fromPublicId('organization', org) as string;
     const swept = await t.app.licensing.leases.sweepTenant(tenantId);
     expect(swept.expired).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The Redis store's expiries reach the journal through the batched writer: flush it rather than guess a delay.
+    await t.app.licensing.journal.flush();
     const licenseId = fromPublicId('license', license.id) as string;
     const { rows } = await t.db.owner.query(
       "select count(*)::int as n from license_journal where license_id = $1 and event = 'expired'",
@@ -318,7 +319,8 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     await acquire('u3');
     await call(t.app, 'DELETE', '/api/v1/licenses/release', { session_id: a.body.session_id }, { tenant: org });
     await acquire('u4');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Journal rows (Redis store) and the denial's audit event are written in batches: flush, do not guess a delay.
+    await Promise.all([t.app.licensing.journal.flush(), t.app.licensing.audit.flush()]);
     const from = new Date(Date.now() - 86_400_000).toISOString();
     const to = new Date(Date.now() + 86_400_000).toISOString();
     const usage = await call(
