@@ -193,9 +193,11 @@ describe('API keys', () => {
     expect(elsewhere.status).toBe(403);
     expect((await call(t.app, 'POST', '/api/v1/organizations', { name: 'x' }, machine)).status).toBe(403);
 
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const used = (await asOwner('GET', '/api/v1/api-keys')).body.find((k: { id: string }) => k.id === created.body.id);
-    expect(used.last_used_at).not.toBeNull();
+    // last_used_at is written after the response, off the request path: poll for it rather than guess a delay.
+    const lastUsed = async () =>
+      (await asOwner('GET', '/api/v1/api-keys')).body.find((k: { id: string }) => k.id === created.body.id)
+        .last_used_at;
+    await expect.poll(lastUsed, { timeout: 5000 }).not.toBeNull();
 
     expect((await asOwner('DELETE', `/api/v1/api-keys/${created.body.id}`)).status).toBe(204);
     expect((await call(t.app, 'GET', '/api/v1/workspaces', undefined, machine)).status).toBe(401);
