@@ -3,7 +3,16 @@ import { type Pool, type Tx, tenantStatementInOneRoundTrip, uuidLiteral, withTen
 import pg from 'pg';
 import { TurnBatcher } from '../shared/turn-batcher.ts';
 import { insertJournalEntries, type JournalEntry } from './journal.repository.ts';
-import type { AcquireOutcome, Lease, LeaseMetadata, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
+import {
+  type AcquireBatch,
+  type AcquireOutcome,
+  acquireBatchOf,
+  type Lease,
+  type LeaseMetadata,
+  type LicenseRef,
+  type SeatRequest,
+  type SeatStore,
+} from './seat-store.ts';
 
 interface LeaseRow {
   session_id: string;
@@ -43,14 +52,6 @@ interface Beat {
 const maxRowsPerStatement = 500;
 /** Acquires decided by one call at most: the license's row lock is held while they are. */
 const maxAcquiresPerCall = 200;
-
-/** Acquires of one license, with one seat limit and lease lifetime, decided together. */
-interface AcquireBatch {
-  tenantId: string;
-  licenseId: string;
-  maxSeats: number;
-  lifetimeMs: number;
-}
 
 function toLease(row: LeaseRow): Lease {
   return {
@@ -119,16 +120,8 @@ export class PostgresSeatStore implements SeatStore {
     if (!Number.isInteger(request.maxSeats) || !Number.isInteger(request.lifetimeMs)) {
       return Promise.reject(new Error('maxSeats and lifetimeMs must be integers'));
     }
-    return this.acquires.add(
-      `${request.maxSeats}/${request.lifetimeMs}/${request.licenseId}/${request.tenantId}`,
-      {
-        tenantId: request.tenantId,
-        licenseId: request.licenseId,
-        maxSeats: request.maxSeats,
-        lifetimeMs: request.lifetimeMs,
-      },
-      request,
-    );
+    const { key, batch } = acquireBatchOf(request);
+    return this.acquires.add(key, batch, request);
   }
 
   private async sendAcquires(batch: AcquireBatch, requests: SeatRequest[]): Promise<AcquireOutcome[]> {
@@ -136,10 +129,11 @@ export class PostgresSeatStore implements SeatStore {
     const payload = JSON.stringify(
       requests.map((request) => ({ s: request.sessionId, f: request.fingerprint, m: request.metadata })),
     );
+    const { tenantId, licenseId } = batch.license;
     const rows = await tenantStatementInOneRoundTrip<AcquireRow>(
       this.pool,
-      batch.tenantId,
-      `select * from license_seat_acquire_batch(${uuidLiteral(batch.tenantId)}, ${uuidLiteral(batch.licenseId)},
+      tenantId,
+      `select * from license_seat_acquire_batch(${uuidLiteral(tenantId)}, ${uuidLiteral(licenseId)},
          ${batch.maxSeats}, ${batch.lifetimeMs}, ${pg.escapeLiteral(payload)}::jsonb) order by ord`,
     );
     return rows.map((row) => {

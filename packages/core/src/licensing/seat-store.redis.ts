@@ -9,7 +9,16 @@ import {
   restoreScript,
   sweepScript,
 } from './seat-store.redis.lua.ts';
-import type { AcquireOutcome, Lease, LeaseMetadata, LicenseRef, SeatRequest, SeatStore } from './seat-store.ts';
+import {
+  type AcquireBatch,
+  type AcquireOutcome,
+  acquireBatchOf,
+  type Lease,
+  type LeaseMetadata,
+  type LicenseRef,
+  type SeatRequest,
+  type SeatStore,
+} from './seat-store.ts';
 
 /** What the journal says a license's lease set held, for rebuilding it after Redis lost its data. */
 export interface OpenLeases {
@@ -39,10 +48,6 @@ type ScriptReply = [string, ...unknown[]];
 interface BeatBatch {
   license: LicenseRef;
   lifetimeMs: number;
-}
-
-interface AcquireBatch extends BeatBatch {
-  maxSeats: number;
 }
 
 /** Calls in one script at most: a script blocks Redis while it runs, so each one stays short. */
@@ -138,15 +143,8 @@ export class RedisSeatStore implements SeatStore {
    * (the script is atomic), and each acquire costs Redis and Node a fraction of a command.
    */
   acquire(request: SeatRequest): Promise<AcquireOutcome> {
-    return this.acquires.add(
-      `${request.maxSeats}/${request.lifetimeMs}/${request.licenseId}`,
-      {
-        license: { tenantId: request.tenantId, licenseId: request.licenseId },
-        lifetimeMs: request.lifetimeMs,
-        maxSeats: request.maxSeats,
-      },
-      request,
-    );
+    const { key, batch } = acquireBatchOf(request);
+    return this.acquires.add(key, batch, request);
   }
 
   private async sendAcquires(batch: AcquireBatch, requests: SeatRequest[]): Promise<AcquireOutcome[]> {

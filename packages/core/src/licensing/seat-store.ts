@@ -37,6 +37,25 @@ export interface LicenseRef {
   licenseId: string;
 }
 
+/** Acquires decided together, in one script or one database call: one license, one seat limit, one lifetime. */
+export interface AcquireBatch {
+  license: LicenseRef;
+  maxSeats: number;
+  lifetimeMs: number;
+}
+
+/** The batch an acquire joins (its TurnBatcher key and context); both seat stores group acquires this way. */
+export function acquireBatchOf(request: SeatRequest): { key: string; batch: AcquireBatch } {
+  return {
+    key: `${request.maxSeats}/${request.lifetimeMs}/${request.licenseId}/${request.tenantId}`,
+    batch: {
+      license: { tenantId: request.tenantId, licenseId: request.licenseId },
+      maxSeats: request.maxSeats,
+      lifetimeMs: request.lifetimeMs,
+    },
+  };
+}
+
 export interface SeatStore {
   readonly name: 'postgres' | 'redis';
   /**

@@ -62,20 +62,22 @@ export class TurnBatcher<C, I, R> {
     this.groups = new Map();
     this.scheduled = false;
     for (const [key, group] of groups) {
-      if (this.inFlight === null) {
-        this.sendAll(group);
-      } else if (!this.inFlight.has(key)) {
-        this.sendInTurn(key, group);
-      } else {
-        const waiting = this.inFlight.get(key);
-        if (waiting) {
-          waiting.items.push(...group.items);
-          waiting.waiters.push(...group.waiters);
-        } else {
-          this.inFlight.set(key, group);
-        }
-      }
+      if (this.inFlight === null) this.sendAll(group);
+      else if (this.inFlight.has(key)) this.hold(key, group);
+      else this.sendInTurn(key, group);
     }
+  }
+
+  /** The key has a batch in flight: the group joins what already waits for it. */
+  private hold(key: string, group: Group<C, I, R>) {
+    const inFlight = this.inFlight as Map<string, Group<C, I, R> | null>;
+    const waiting = inFlight.get(key);
+    if (!waiting) {
+      inFlight.set(key, group);
+      return;
+    }
+    waiting.items.push(...group.items);
+    waiting.waiters.push(...group.waiters);
   }
 
   private sendAll({ context, items, waiters }: Group<C, I, R>) {
