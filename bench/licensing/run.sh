@@ -34,17 +34,30 @@ psql "$ADMIN_URL" -qc "create database $DB"
 DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
 
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
+# CPU time (user + system, clock ticks) a process has used so far; 0 when there is no such process.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+REDIS_PID=$(pgrep -x redis-server | head -1 || true)
+# CPU per request: what the server (and Redis) spent over the run divided by the requests wrk completed. On a
+# shared 2-core box this moves far less than req/s does, because it does not count the time spent waiting for a core.
+per_request() { # ticks before, ticks after, requests -> microseconds
+  awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }'
+}
 measure() { # name, wrk args...
   local name=$1; shift
-  local result
+  local result server0 redis0
+  server0=$(cpu_ticks "$SERVER_PID"); redis0=$(cpu_ticks "${REDIS_PID:-0}")
   result=$(wrk -t1 -c50 -d"$DURATION" --latency "$@")
+  local server_us redis_us requests
+  requests=$(echo "$result" | awk '/requests in/ {print $1}')
+  server_us=$(per_request "$server0" "$(cpu_ticks "$SERVER_PID")" "$requests")
+  redis_us=$(per_request "$redis0" "$(cpu_ticks "${REDIS_PID:-0}")" "$requests")
   local rps p50 p99
   rps=$(echo "$result" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$result" | awk '$1=="50%" {print $2}')
   p99=$(echo "$result" | awk '$1=="99%" {print $2}')
   local non2xx
   non2xx=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
-  log "$(printf '%-28s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  rss %s' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" "$(rss "$SERVER_PID")")"
+  log "$(printf '%-28s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  rss %s  cpu/req: server %3s us, redis %2s us' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" "$(rss "$SERVER_PID")" "$server_us" "$redis_us")"
   LAST_RPS=$rps
   RESULTS+=("$name|$rps")
 }
