@@ -119,6 +119,13 @@ describe('OpenAPI', () => {
     }
   });
 
+  it("shows the contract's schemas, not serializer hints (the acquire token is written with format: unsafe)", async () => {
+    const spec = (await call(t.app, 'GET', '/docs/json')).body;
+    expect(JSON.stringify(spec)).not.toContain('"unsafe"');
+    const created = spec.paths['/api/v1/licenses/acquire'].post.responses['201'].content['application/json'].schema;
+    expect(created.properties.token.description).toMatch(/JWT/);
+  });
+
   it('serves the interactive docs', async () => {
     const response = await t.app.inject({ url: '/docs/' });
     expect(response.statusCode).toBe(200);
