@@ -38,13 +38,31 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
   // Label sets are made once per combination: the busiest calls record two metrics each.
   const operationLabels = labelSets((operation: string, result: string) => ({ operation, result }));
   const durationLabels = labelSets((store: string, operation: string) => ({ store, operation }));
+  // Seat counts change on every acquire: they are kept here, one entry per license, and copied into the gauges
+  // when Prometheus scrapes, instead of two labelled gauge updates per acquire.
+  const seats = new Map<string, { labels: { tenant_id: string; license_id: string }; used: number; max: number }>();
+  metrics.onScrape(async () => {
+    for (const entry of seats.values()) {
+      used.set(entry.labels, entry.used);
+      max.set(entry.labels, entry.max);
+    }
+  });
   return {
     operation: (operation, result) => operations.inc(operationLabels(operation, result)),
     storeDuration: (store, operation, seconds) => duration.observe(durationLabels(store, operation), seconds),
     expired: (store, count) => expirations.inc({ store }, count),
     seats(tenantId, licenseId, seatsUsed, seatsMax) {
-      used.set({ tenant_id: tenantId, license_id: licenseId }, seatsUsed);
-      max.set({ tenant_id: tenantId, license_id: licenseId }, seatsMax);
+      const entry = seats.get(licenseId);
+      if (entry?.labels.tenant_id === tenantId) {
+        entry.used = seatsUsed;
+        entry.max = seatsMax;
+      } else {
+        seats.set(licenseId, {
+          labels: { tenant_id: tenantId, license_id: licenseId },
+          used: seatsUsed,
+          max: seatsMax,
+        });
+      }
     },
   };
 }

@@ -41,7 +41,7 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
   });
 
   it('acquires (201), returns the same lease to the same fingerprint (200), refuses a third machine (409)', async () => {
-    const { license_key } = await newLicense();
+    const { id, license_key } = await newLicense();
     const first = await call(
       t.app,
       'POST',
@@ -72,6 +72,11 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     expect(third.status).toBe(409);
     expect(third.body.code).toBe('seats_exhausted');
     expect(third.headers['content-type']).toContain('application/problem+json');
+    // The seat gauges are current when Prometheus scrapes.
+    const metrics = (await call(t.app, 'GET', '/metrics')).body as string;
+    const labels = `tenant_id="${fromPublicId('organization', org)}",license_id="${fromPublicId('license', id)}"`;
+    expect(metrics).toContain(`atrium_license_seats_used{${labels}} 2`);
+    expect(metrics).toContain(`atrium_license_seats_max{${labels}} 2`);
   });
 
   it('heartbeats a live session, releases it idempotently, then answers session_not_found', async () => {
