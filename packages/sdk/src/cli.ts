@@ -11,36 +11,62 @@ const usage = `Usage: atrium-license <command> [options]
   verify-offline   verify --token (or --token-file) against the pinned --root (a JWK file), no network
 
 Options: --url (ATRIUM_URL), --key (ATRIUM_LICENSE_KEY), --fingerprint, --session, --token, --token-file,
-         --root, --offline-seconds (Default: 86400), --hold`;
+         --root, --offline-seconds (Default: 86400), --hold, --help
+
+Prints JSON on stdout. Exit status: 0 done, 1 refused or failed (the reason on stderr), 2 a usage error.`;
+
+const commands = new Set(['acquire', 'status', 'release', 'verify-offline']);
+
+class UsageError extends Error {}
+
+const options = {
+  url: { type: 'string', default: process.env.ATRIUM_URL ?? 'http://localhost:8080' },
+  key: { type: 'string', default: process.env.ATRIUM_LICENSE_KEY },
+  fingerprint: { type: 'string' },
+  session: { type: 'string' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+  root: { type: 'string' },
+  'offline-seconds': { type: 'string', default: '86400' },
+  hold: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parse() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options,
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
 
 async function main() {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      url: { type: 'string', default: process.env.ATRIUM_URL ?? 'http://localhost:8080' },
-      key: { type: 'string', default: process.env.ATRIUM_LICENSE_KEY },
-      fingerprint: { type: 'string' },
-      session: { type: 'string' },
-      token: { type: 'string' },
-      'token-file': { type: 'string' },
-      root: { type: 'string' },
-      'offline-seconds': { type: 'string', default: '86400' },
-      hold: { type: 'boolean', default: false },
-    },
-  });
+  const { positionals, values } = parse();
   const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (!commands.has(command)) throw new UsageError(`unknown command '${command}'`);
   if (command === 'verify-offline') {
-    if (!values.root) throw new Error('--root <jwk file> is required');
+    if (!values.root) throw new UsageError('--root <jwk file> is required');
     const token = values.token ?? (values['token-file'] ? await readFile(values['token-file'], 'utf8') : undefined);
-    if (!token) throw new Error('--token or --token-file is required');
+    if (!token) throw new UsageError('--token or --token-file is required');
+    const offlineSeconds = Number(values['offline-seconds']);
+    if (!Number.isSafeInteger(offlineSeconds) || offlineSeconds < 0) {
+      throw new UsageError('--offline-seconds must be a whole number of seconds');
+    }
     const claims = await verifyLicenseToken(token.trim(), {
       rootJwk: JSON.parse(await readFile(values.root, 'utf8')),
-      offlinePeriodSeconds: Number(values['offline-seconds']),
+      offlinePeriodSeconds: offlineSeconds,
     });
     print({ valid: true, claims });
     return;
   }
-  if (!values.key) throw new Error('--key (or ATRIUM_LICENSE_KEY) is required');
+  if (!values.key) throw new UsageError('--key (or ATRIUM_LICENSE_KEY) is required');
   const client = new LicenseClient({
     baseUrl: values.url,
     licenseKey: values.key,
@@ -59,17 +85,18 @@ async function main() {
     case 'status':
       return print(await client.status());
     case 'release': {
-      if (!values.session) throw new Error('--session is required');
+      if (!values.session) throw new UsageError('--session is required');
       const response = await fetch(new URL('/api/v1/licenses/release', values.url), {
         method: 'DELETE',
         headers: { authorization: `License ${values.key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ session_id: values.session }),
       });
-      return print({ released: response.status === 204, status: response.status });
+      if (response.status !== 204) {
+        const problem = (await response.json().catch(() => ({}))) as { detail?: string };
+        throw new Error(`release refused (${response.status}): ${problem.detail ?? response.statusText}`);
+      }
+      return print({ released: true });
     }
-    default:
-      process.stderr.write(`${usage}\n`);
-      process.exitCode = command === undefined || command === 'help' ? 0 : 2;
   }
 }
 
@@ -79,5 +106,6 @@ function print(value: unknown) {
 
 main().catch((err: unknown) => {
   process.stderr.write(`atrium-license: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  if (err instanceof UsageError) process.stderr.write(`\n${usage}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
 });
