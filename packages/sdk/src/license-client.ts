@@ -93,11 +93,14 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> {
   }
 
   async heartbeat(): Promise<HeartbeatResponse> {
-    if (!this.lease) throw new Error('no seat is held; call acquire() first');
+    const lease = this.lease;
+    if (!lease) throw new Error('no seat is held; call acquire() first');
     const renewed = (await this.request('POST', '/api/v1/licenses/heartbeat', {
-      session_id: this.lease.session_id,
+      session_id: lease.session_id,
     })) as HeartbeatResponse;
-    this.lease = { ...this.lease, expires_at: renewed.expires_at };
+    // A stop() or a new acquire while the heartbeat was in flight: that lease is no longer the one held.
+    if (this.lease?.session_id !== lease.session_id) return renewed;
+    this.lease = { ...lease, expires_at: renewed.expires_at };
     this.emit('renewed', renewed);
     return renewed;
   }

@@ -56,6 +56,61 @@ describe('LicenseClient', () => {
     await client.stop();
   });
 
+  it('retries a heartbeat that failed on the network, with jittered backoff, and keeps the seat', async () => {
+    const key = await licenseKey({ session_ttl_seconds: 3, heartbeat_interval_seconds: 1 });
+    let failures = 2;
+    const flaky: typeof fetch = async (input, init) => {
+      if (String(input).endsWith('/heartbeat') && failures > 0) {
+        failures -= 1;
+        throw new TypeError('fetch failed'); // what undici throws when the connection is refused
+      }
+      return fetch(input, init);
+    };
+    const client = new LicenseClient({ baseUrl, licenseKey: key, fingerprint: 'sdk-4', fetch: flaky });
+    const errors: Error[] = [];
+    client.on('error', (err) => errors.push(err));
+    const lease = await client.start();
+    const started = Date.now();
+    await until(client, 'renewed');
+    // Two failures, each retried after 250-500 ms (half the cadence at most), then the heartbeat goes through.
+    expect(errors.map((err) => err.message)).toEqual(['fetch failed', 'fetch failed']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000 + 2 * 250 - 50);
+    expect(client.current?.session_id).toBe(lease.session_id);
+    expect((await client.status()).seats).toEqual({ used: 1, max: 1 });
+    await client.stop();
+  });
+
+  it('forgets a lease released while its heartbeat was in flight', async () => {
+    const key = await licenseKey({ session_ttl_seconds: 3, heartbeat_interval_seconds: 1 });
+    let heartbeatSent: () => void = () => {};
+    const sent = new Promise<void>((resolve) => {
+      heartbeatSent = resolve;
+    });
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const slow: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input).endsWith('/heartbeat')) {
+        heartbeatSent();
+        await answered;
+      }
+      return response;
+    };
+    const client = new LicenseClient({ baseUrl, licenseKey: key, fingerprint: 'sdk-5', fetch: slow });
+    const renewed: unknown[] = [];
+    client.on('renewed', (r) => renewed.push(r));
+    await client.start();
+    await sent;
+    await client.stop();
+    answer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.current).toBeNull();
+    expect(renewed).toEqual([]);
+    expect((await client.status()).seats).toEqual({ used: 0, max: 1 });
+  });
+
   it('verifies its token offline with only the pinned root, and refuses a forged or stale one', async () => {
     const key = await licenseKey();
     const client = new LicenseClient({ baseUrl, licenseKey: key, fingerprint: 'sdk-3', rootJwk: root });
