@@ -82,19 +82,13 @@ describe('LicenseClient', () => {
 
   it('forgets a lease released while its heartbeat was in flight', async () => {
     const key = await licenseKey({ session_ttl_seconds: 3, heartbeat_interval_seconds: 1 });
-    let heartbeatSent: () => void = () => {};
-    const sent = new Promise<void>((resolve) => {
-      heartbeatSent = resolve;
-    });
-    let answer: () => void = () => {};
-    const answered = new Promise<void>((resolve) => {
-      answer = resolve;
-    });
+    const sent = Promise.withResolvers<void>();
+    const answered = Promise.withResolvers<void>();
     const slow: typeof fetch = async (input, init) => {
       const response = await fetch(input, init);
       if (String(input).endsWith('/heartbeat')) {
-        heartbeatSent();
-        await answered;
+        sent.resolve();
+        await answered.promise;
       }
       return response;
     };
@@ -102,9 +96,9 @@ describe('LicenseClient', () => {
     const renewed: unknown[] = [];
     client.on('renewed', (r) => renewed.push(r));
     await client.start();
-    await sent;
+    await sent.promise;
     await client.stop();
-    answer();
+    answered.resolve();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(client.current).toBeNull();
     expect(renewed).toEqual([]);
