@@ -25,6 +25,10 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   psql "$ADMIN_URL" -qc "drop database if exists $DB with (force)" >/dev/null 2>&1 || true
+  # The Redis seat store's keys of this run (ATRIUM_REDIS_KEY_PREFIX below).
+  if command -v redis-cli >/dev/null; then
+    redis-cli --scan --pattern "bench:$DB:*" | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
