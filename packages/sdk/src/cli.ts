@@ -86,15 +86,7 @@ async function main() {
       return print(await client.status());
     case 'release': {
       if (!values.session) throw new UsageError('--session is required');
-      const response = await fetch(new URL('/api/v1/licenses/release', values.url), {
-        method: 'DELETE',
-        headers: { authorization: `License ${values.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ session_id: values.session }),
-      });
-      if (response.status !== 204) {
-        const problem = (await response.json().catch(() => ({}))) as { detail?: string };
-        throw new Error(`release refused (${response.status}): ${problem.detail ?? response.statusText}`);
-      }
+      await client.release(values.session);
       return print({ released: true });
     }
   }

@@ -105,10 +105,11 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> {
     return renewed;
   }
 
-  async release(): Promise<void> {
-    if (!this.lease) return;
-    const session_id = this.lease.session_id;
-    this.lease = null;
+  /** Gives back the seat held, or the session named (e.g. one a crashed run left behind). Idempotent. */
+  async release(sessionId?: string): Promise<void> {
+    const session_id = sessionId ?? this.lease?.session_id;
+    if (!session_id) return;
+    if (this.lease?.session_id === session_id) this.lease = null;
     await this.request('DELETE', '/api/v1/licenses/release', { session_id });
   }
 

@@ -95,11 +95,12 @@ describe('LicenseClient', () => {
     const client = new LicenseClient({ baseUrl, licenseKey: key, fingerprint: 'sdk-5', fetch: slow });
     const renewed: unknown[] = [];
     client.on('renewed', (r) => renewed.push(r));
-    await client.start();
+    await client.acquire();
+    const beat = client.heartbeat();
     await sent.promise;
     await client.stop();
     answered.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await beat;
     expect(client.current).toBeNull();
     expect(renewed).toEqual([]);
     expect((await client.status()).seats).toEqual({ used: 0, max: 1 });
