@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Interleaved A/B of one licensing route: the work tree against a git revision (Default: HEAD), two API servers
+# on the same database and Redis, measured in turns so that both see the same machine. On a shared 2-core box
+# req/s moves by a third from one minute to the next; server CPU time per request (from /proc) moves far less,
+# and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
+#
+#   bench/licensing/ab.sh [base-rev]          CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4, DURATION=8s,
+#                                             STORE=redis|postgres (redis)
+# Everything goes to 127.0.0.1; every wrk run is bounded by DURATION. Needs what run.sh needs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/toolchain.sh >/dev/null 2>&1
+BASE=${1:-HEAD}
+CASE=${CASE:-heartbeat}
+ROUNDS=${ROUNDS:-4}
+DURATION=${DURATION:-8s}
+STORE=${STORE:-redis}
+command -v wrk >/dev/null || { echo "ab: wrk is missing (apt-get install -y wrk)"; exit 1; }
+IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
+IMAGE_NODE_FLAGS=$(sed -n 's/^ENTRYPOINT \[\(.*\)\]$/\1/p' deploy/docker/Dockerfile | tr -d '",' | tr ' ' '\n' | grep '^--' | tr '\n' ' ' || true)
+ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=atrium_bench_ab_$(date +%s)
+DB_URL="${ADMIN_URL%/*}/$DB"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql "$ADMIN_URL" -qc "drop database if exists $DB with (force)" >/dev/null 2>&1 || true
+  redis-cli --scan --pattern "bench:$DB:*" | xargs -r -n 500 redis-cli del >/dev/null 2>&1 || true
+  git worktree remove --force "$WORK/base" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
+# packages (@atrium/*), which must be the base's own.
+git worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
+mkdir "$WORK/base/node_modules" "$WORK/base/node_modules/@atrium"
+for entry in node_modules/* node_modules/.bin; do
+  [ "$entry" = node_modules/@atrium ] || ln -s "$PWD/$entry" "$WORK/base/$entry"
+done
+for link in node_modules/@atrium/*; do ln -s "$(readlink "$link")" "$WORK/base/$link"; done
+
+psql "$ADMIN_URL" -qc "create database $DB"
+DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; exit 1; }
+start() { # tree, port -> pid in STARTED
+  local env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT="$2" LOG_LEVEL=warn
+    ATRIUM_DATA_DIR="$WORK/data-$2" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
+    ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE=100000000 ATRIUM_RATE_LIMIT_IP_PER_MINUTE=10000000
+    ATRIUM_REDIS_KEY_PREFIX="bench:$DB:")
+  [ "$STORE" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)
+  mkdir -p "$WORK/data-$2"
+  # shellcheck disable=SC2086 # the flags are words
+  (cd "$1" && exec env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$2.log" 2>&1) &
+  STARTED=$!
+  PIDS+=("$STARTED")
+  wait_up "http://127.0.0.1:$2/health"
+}
+# The server process itself (the subshell above execs env, which execs node: same pid).
+start "$WORK/base" 18611; A=$STARTED
+start "$PWD" 18612; B=$STARTED
+
+url=http://127.0.0.1:18611
+token=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"ab-$DB@example.com\",\"password\":\"correct horse battery staple\",\"organization\":{\"name\":\"AB\"}}" $url/api/v1/auth/register | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+key=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' $url/api/v1/licenses | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')
+for i in $(seq 1 2000); do
+  curl -s -H 'content-type: application/json' -H "authorization: License $key" -d "{\"license_key\":\"$key\",\"fingerprint\":\"ab-$i\"}" $url/api/v1/licenses/acquire
+  echo
+done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.parse(l).session_id)' >"$WORK/sessions"
+export LICENSE_KEY=$key SESSIONS_FILE=$WORK/sessions
+case $CASE in
+  heartbeat) script=bench/licensing/session.lua ;;
+  release) script=bench/licensing/session.lua; export METHOD=DELETE PATH_INFO=/api/v1/licenses/release ;;
+  acquire) script=bench/licensing/acquire.lua ;;
+  *) echo "ab: CASE is heartbeat, acquire or release"; exit 2 ;;
+esac
+
+round() { # label, pid, port
+  local before result requests
+  before=$(cpu_ticks "$2")
+  result=$(wrk -t1 -c50 -d"$DURATION" -s "$script" "http://127.0.0.1:$3")
+  requests=$(echo "$result" | awk '/requests in/ {print $1}')
+  awk -v a="$before" -v b="$(cpu_ticks "$2")" -v n="$requests" -v hz="$(getconf CLK_TCK)" -v l="$1" \
+    -v rps="$(echo "$result" | awk '/Requests\/sec/ {print $2}')" \
+    -v rss="$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$2/status")" \
+    'BEGIN { printf "%s %.1f %s %s\n", l, (b - a) / hz * 1e6 / n, rps, rss }' | tee -a "$WORK/rounds"
+}
+echo "== A/B $CASE ($STORE): A = $(git rev-parse --short "$BASE"), B = work tree; $ROUNDS rounds of wrk -t1 -c50 -d$DURATION"
+echo "side  server-us/req  req/s  rss-MB"
+for r in $(seq 1 "$ROUNDS"); do
+  if [ $((r % 2)) -eq 1 ]; then round A "$A" 18611; round B "$B" 18612; else round B "$B" 18612; round A "$A" 18611; fi
+done
+for side in A B; do
+  awk -v s="$side" '$1 == s { us[++n] = $2; rps[n] = $3 }
+    END { asort(us); asort(rps); m = int((n + 1) / 2); printf "median %s: %.1f us/req, %.0f req/s\n", s, (n % 2 ? us[m] : (us[m] + us[m + 1]) / 2), (n % 2 ? rps[m] : (rps[m] + rps[m + 1]) / 2) }' "$WORK/rounds"
+done
