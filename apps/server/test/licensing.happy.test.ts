@@ -107,6 +107,37 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     expect(gone.body.code).toBe('session_not_found');
   });
 
+  it('times seat store calls once per batch, not once per request', async () => {
+    const { license_key } = await newLicense({ max_seats: 20 });
+    const sessions: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await call(
+        t.app,
+        'POST',
+        '/api/v1/licenses/acquire',
+        { license_key, fingerprint: `batch-${i}` },
+        { tenant: org },
+      );
+      sessions.push(res.body.session_id);
+    }
+    const heartbeatCalls = async () => {
+      const metrics = (await call(t.app, 'GET', '/metrics')).body as string;
+      const line = metrics
+        .split('\n')
+        .find((l) => l.startsWith(`atrium_seat_store_duration_seconds_count{store="${_mode}",operation="heartbeat"}`));
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const before = await heartbeatCalls();
+    // Sent in one turn of the event loop, the twelve heartbeats reach the store as one batch (TurnBatcher).
+    const beats = await Promise.all(
+      sessions.map((session_id) => call(t.app, 'POST', '/api/v1/licenses/heartbeat', { session_id }, { tenant: org })),
+    );
+    expect(beats.map((b) => b.status)).toEqual(sessions.map(() => 200));
+    const calls = (await heartbeatCalls()) - before;
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThan(sessions.length);
+  });
+
   it('keeps acquire metadata with the session: status shows it, the journal records it', async () => {
     const license = await newLicense({ max_seats: 3 });
     const metadata = { host: 'build-07', app_version: '4.2.1', cores: 8 };

@@ -91,4 +91,23 @@ describe('TurnBatcher', () => {
       'Error: batch answered 1 of 2',
     ]);
   });
+
+  it('tells onSent how long each send took, once per batch, when it answers and when it fails', async () => {
+    const { calls, send } = recorder();
+    const sent: number[] = [];
+    const batcher = new TurnBatcher(send, { maxBatch: 10, onSent: (seconds) => sent.push(seconds) });
+    const first = Promise.all([batcher.add('a', 'ctx', 1), batcher.add('a', 'ctx', 2), batcher.add('a', 'ctx', 3)]);
+    await nextTurn();
+    expect(sent).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    calls[0]?.answer();
+    expect(await first).toEqual([10, 20, 30]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBeGreaterThanOrEqual(0.015);
+    const failed = batcher.add('a', 'ctx', 4);
+    await nextTurn();
+    calls[1]?.fail(new Error('connection lost'));
+    await expect(failed).rejects.toThrow('connection lost');
+    expect(sent).toHaveLength(2);
+  });
 });

@@ -29,6 +29,7 @@ export interface LicenseCaller {
 /** Metrics hooks, implemented by the server with the catalog's metrics (core imports no metrics library). */
 export interface LicensingObserver {
   operation(operation: 'acquire' | 'heartbeat' | 'release' | 'status', result: string): void;
+  /** How long a call to the seat store took: the stores report it themselves, once per batch (StoreTiming). */
   storeDuration(store: string, operation: string, seconds: number): void;
   expired(store: string, count: number): void;
   seats(tenantId: string, licenseId: string, used: number, max: number): void;
@@ -92,17 +93,15 @@ export class LeaseService {
       throw err;
     }
     const sessionId = newUuid();
-    const outcome = await this.timed('acquire', () =>
-      this.deps.store.acquire({
-        tenantId: license.tenantId,
-        licenseId: license.id,
-        sessionId,
-        fingerprint: input.fingerprint,
-        metadata: input.metadata ?? {},
-        maxSeats: license.maxSeats,
-        lifetimeMs: license.lifetimeMs,
-      }),
-    );
+    const outcome = await this.deps.store.acquire({
+      tenantId: license.tenantId,
+      licenseId: license.id,
+      sessionId,
+      fingerprint: input.fingerprint,
+      metadata: input.metadata ?? {},
+      maxSeats: license.maxSeats,
+      lifetimeMs: license.lifetimeMs,
+    });
     this.expired(license, outcome.expired);
     this.observer.seats(license.tenantId, license.id, outcome.used, license.maxSeats);
     if (outcome.kind === 'exhausted') {
@@ -143,9 +142,7 @@ export class LeaseService {
 
   async heartbeat(caller: LicenseCaller, session: { session_id?: string; token?: string }): Promise<HeartbeatResponse> {
     const { license, sessionId } = await this.resolveSession(caller, session);
-    const expiresAtMs = await this.timed('heartbeat', () =>
-      this.deps.store.heartbeat(license.ref, sessionId, license.lifetimeMs),
-    );
+    const expiresAtMs = await this.deps.store.heartbeat(license.ref, sessionId, license.lifetimeMs);
     if (expiresAtMs === null) {
       this.observer.operation('heartbeat', 'session_not_found');
       throw sessionNotFound();
@@ -165,7 +162,7 @@ export class LeaseService {
       throw err;
     }
     const { license, sessionId } = resolved;
-    const lease = await this.timed('release', () => this.deps.store.release(license.ref, sessionId));
+    const lease = await this.deps.store.release(license.ref, sessionId);
     this.observer.operation('release', lease ? 'released' : 'absent');
     if (!lease) return;
     const now = Date.now();
@@ -186,7 +183,7 @@ export class LeaseService {
 
   async status(caller: LicenseCaller, key: string): Promise<LicenseStatus> {
     const license = await this.licenseForKey(caller, key);
-    const { live, expired } = await this.timed('sweep', () => this.deps.store.sweep(license.ref));
+    const { live, expired } = await this.deps.store.sweep(license.ref);
     this.expired(license, expired);
     this.observer.operation('status', 'ok');
     this.observer.seats(license.tenantId, license.id, live.length, license.maxSeats);
@@ -367,15 +364,6 @@ export class LeaseService {
     const entry = this.touched.get(license.id);
     if (entry && entry.untilMs - untilMs > -1000) return;
     this.touched.set(license.id, { tenantId: license.tenantId, untilMs });
-  }
-
-  private async timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      return await work();
-    } finally {
-      this.observer.storeDuration(this.deps.store.name, operation, (performance.now() - started) / 1000);
-    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { RootSigner } from './root-signer.ts';
 import { SeatReconciler } from './seat-reconcile.service.ts';
 import { PostgresSeatStore } from './seat-store.postgres.ts';
 import { type OpenLeases, RedisSeatStore } from './seat-store.redis.ts';
-import type { LicenseRef, SeatStore } from './seat-store.ts';
+import type { LicenseRef, SeatStore, StoreTiming } from './seat-store.ts';
 import { type SigningAlgorithm, SigningKeyRing } from './signing-keys.ts';
 import { TokenIssuer } from './tokens.ts';
 
@@ -80,6 +80,8 @@ export interface RedisSeatStoreParts {
   cache: LicenseCache;
   /** This process's journal writer, flushed before the journal is read (Default: none, e.g. a CLI command). */
   journal?: BatchWriter<JournalEntry>;
+  /** Told how long each script call took (Default: nobody). */
+  timing?: StoreTiming;
 }
 
 /** The Redis seat store, rebuilding a lost lease set from the journal: the API and `licenses reconcile` share it. */
@@ -87,6 +89,7 @@ export function createRedisSeatStore(parts: RedisSeatStoreParts): RedisSeatStore
   return new RedisSeatStore(parts.redis, {
     keyPrefix: parts.keyPrefix,
     loadOpenLeases: openLeasesFromJournal(parts.pool, parts.cache, parts.journal),
+    ...(parts.timing ? { timing: parts.timing } : {}),
   });
 }
 
@@ -116,9 +119,17 @@ export async function createLicensing(options: LicensingOptions): Promise<Licens
     flushIntervalMs: options.journalFlushIntervalMs ?? 200,
     onError: (err) => onError(err, 'audit write'),
   });
+  const timing = options.observer?.storeDuration.bind(options.observer);
   const store: SeatStore = options.redis
-    ? createRedisSeatStore({ redis: options.redis, keyPrefix: options.redisKeyPrefix ?? '', pool, cache, journal })
-    : new PostgresSeatStore(pool);
+    ? createRedisSeatStore({
+        redis: options.redis,
+        keyPrefix: options.redisKeyPrefix ?? '',
+        pool,
+        cache,
+        journal,
+        ...(timing ? { timing } : {}),
+      })
+    : new PostgresSeatStore(pool, timing ? { timing } : {});
   const ring = new SigningKeyRing({
     pool,
     root: options.root,

@@ -7,11 +7,14 @@ import {
   type AcquireBatch,
   type AcquireOutcome,
   acquireBatchOf,
+  batchTiming,
   type Lease,
   type LeaseMetadata,
   type LicenseRef,
   type SeatRequest,
   type SeatStore,
+  type StoreTiming,
+  timedCall,
 } from './seat-store.ts';
 
 interface LeaseRow {
@@ -92,18 +95,24 @@ export class PostgresSeatStore implements SeatStore {
   private readonly releases: TurnBatcher<string, { licenseId: string; sessionId: string }, Lease | null>;
   /** Heartbeats of one turn of the event loop, per organization (see `heartbeat`). */
   private readonly beats: TurnBatcher<string, Beat, number | null>;
+  private readonly timing: StoreTiming | undefined;
 
-  constructor(pool: Pool) {
+  /** `timing` is told how long each call (each batch) took (Default: nobody). */
+  constructor(pool: Pool, options: { timing?: StoreTiming } = {}) {
     this.pool = pool;
+    this.timing = options.timing;
     this.acquires = new TurnBatcher((batch, requests) => this.sendAcquires(batch, requests), {
       maxBatch: maxAcquiresPerCall,
       oneInFlightPerKey: true,
+      ...batchTiming(this.timing, this.name, 'acquire'),
     });
     this.releases = new TurnBatcher((tenantId, releases) => this.sendReleases(tenantId, releases), {
       maxBatch: maxRowsPerStatement,
+      ...batchTiming(this.timing, this.name, 'release'),
     });
     this.beats = new TurnBatcher((tenantId, beats) => this.sendBeats(tenantId, beats), {
       maxBatch: maxRowsPerStatement,
+      ...batchTiming(this.timing, this.name, 'heartbeat'),
     });
   }
 
@@ -233,6 +242,10 @@ export class PostgresSeatStore implements SeatStore {
   }
 
   sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
+    return timedCall(this.timing, this.name, 'sweep', () => this.sweepNow(license));
+  }
+
+  private sweepNow(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
     return withTenant(this.pool, license.tenantId, async (tx) => {
       const expired = await dropExpired(tx, license);
       const { rows } = await tx.query<LeaseRow>(
@@ -244,6 +257,10 @@ export class PostgresSeatStore implements SeatStore {
   }
 
   expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
+    return timedCall(this.timing, this.name, 'expire', () => this.expireNow(license));
+  }
+
+  private expireNow(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
     return withTenant(this.pool, license.tenantId, async (tx) => {
       const expired = await dropExpired(tx, license);
       const { rows } = await tx.query<{ used: number }>(

@@ -13,11 +13,14 @@ import {
   type AcquireBatch,
   type AcquireOutcome,
   acquireBatchOf,
+  batchTiming,
   type Lease,
   type LeaseMetadata,
   type LicenseRef,
   type SeatRequest,
   type SeatStore,
+  type StoreTiming,
+  timedCall,
 } from './seat-store.ts';
 
 /** What the journal says a license's lease set held, for rebuilding it after Redis lost its data. */
@@ -41,6 +44,8 @@ export interface RedisSeatStoreOptions {
   keyPrefix?: string;
   /** Reads the journal (ADR 0100). Called when a license's set is missing: new, or lost by Redis. */
   loadOpenLeases(license: LicenseRef): Promise<OpenLeases>;
+  /** Told how long each script call took (Default: nobody). */
+  timing?: StoreTiming;
 }
 
 type ScriptReply = [string, ...unknown[]];
@@ -106,6 +111,7 @@ export class RedisSeatStore implements SeatStore {
   private readonly releases: TurnBatcher<LicenseRef, string, Lease | null>;
   /** Heartbeats of one turn of the event loop, per license and lifetime (see `heartbeat`). */
   private readonly beats: TurnBatcher<BeatBatch, string, number | null>;
+  private readonly timing: StoreTiming | undefined;
 
   constructor(redis: Redis, options: RedisSeatStoreOptions) {
     const commands = {
@@ -121,14 +127,18 @@ export class RedisSeatStore implements SeatStore {
     this.redis = redis as Redis & SeatCommands;
     this.prefix = options.keyPrefix ?? '';
     this.loadOpenLeases = options.loadOpenLeases;
+    this.timing = options.timing;
     this.acquires = new TurnBatcher((batch, requests) => this.sendAcquires(batch, requests), {
       maxBatch: maxAcquiresPerScript,
+      ...batchTiming(this.timing, this.name, 'acquire'),
     });
     this.releases = new TurnBatcher((license, sessionIds) => this.sendReleases(license, sessionIds), {
       maxBatch: maxSessionsPerScript,
+      ...batchTiming(this.timing, this.name, 'release'),
     });
     this.beats = new TurnBatcher((batch, sessionIds) => this.sendBeats(batch, sessionIds), {
       maxBatch: maxSessionsPerScript,
+      ...batchTiming(this.timing, this.name, 'heartbeat'),
     });
   }
 
@@ -206,14 +216,18 @@ export class RedisSeatStore implements SeatStore {
     });
   }
 
-  async sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
-    const reply = await this.run(license, (keys) => this.redis.atriumSeatSweep(...keys));
-    return { expired: triples(reply[1]), live: triples(reply[2]) };
+  sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
+    return timedCall(this.timing, this.name, 'sweep', async () => {
+      const reply = await this.run(license, (keys) => this.redis.atriumSeatSweep(...keys));
+      return { expired: triples(reply[1]), live: triples(reply[2]) };
+    });
   }
 
-  async expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
-    const reply = await this.run(license, (keys) => this.redis.atriumSeatExpire(...keys));
-    return { expired: triples(reply[1]), used: Number(reply[2]) };
+  expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
+    return timedCall(this.timing, this.name, 'expire', async () => {
+      const reply = await this.run(license, (keys) => this.redis.atriumSeatExpire(...keys));
+      return { expired: triples(reply[1]), used: Number(reply[2]) };
+    });
   }
 
   async forget(license: LicenseRef): Promise<void> {

@@ -56,6 +56,35 @@ export function acquireBatchOf(request: SeatRequest): { key: string; batch: Acqu
   };
 }
 
+export type StoreOperation = 'acquire' | 'heartbeat' | 'release' | 'sweep' | 'expire';
+
+/**
+ * Told how long each call to the store took (`atrium_seat_store_duration_seconds`). Acquires, heartbeats and
+ * releases go in batches (TurnBatcher): a batch is one call, timed once, whatever number of requests it carries.
+ */
+export type StoreTiming = (store: SeatStore['name'], operation: StoreOperation, seconds: number) => void;
+
+/** `work`, timed for `timing` when there is one. */
+export async function timedCall<T>(
+  timing: StoreTiming | undefined,
+  store: SeatStore['name'],
+  operation: StoreOperation,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!timing) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timing(store, operation, (performance.now() - started) / 1000);
+  }
+}
+
+/** The TurnBatcher option that times each batch of one operation. */
+export function batchTiming(timing: StoreTiming | undefined, store: SeatStore['name'], operation: StoreOperation) {
+  return timing ? { onSent: (seconds: number) => timing(store, operation, seconds) } : {};
+}
+
 export interface SeatStore {
   readonly name: 'postgres' | 'redis';
   /**

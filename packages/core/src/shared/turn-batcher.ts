@@ -19,6 +19,8 @@ export interface TurnBatcherOptions {
    * queue for the lock one flush each.
    */
   oneInFlightPerKey?: boolean;
+  /** Told how long each `send` took, in seconds, whether it succeeded or failed: the store's own latency. */
+  onSent?: (seconds: number) => void;
 }
 
 /**
@@ -32,12 +34,14 @@ export class TurnBatcher<C, I, R> {
   private scheduled = false;
   private readonly send: (context: C, items: I[]) => Promise<R[]>;
   private readonly maxBatch: number;
+  private readonly onSent: ((seconds: number) => void) | undefined;
   /** With oneInFlightPerKey: the keys with a batch in flight, and what waits for it to finish. */
   private readonly inFlight: Map<string, Group<C, I, R> | null> | null;
 
   constructor(send: (context: C, items: I[]) => Promise<R[]>, options: TurnBatcherOptions) {
     this.send = send;
     this.maxBatch = options.maxBatch;
+    this.onSent = options.onSent;
     this.inFlight = options.oneInFlightPerKey ? new Map() : null;
   }
 
@@ -107,12 +111,17 @@ export class TurnBatcher<C, I, R> {
   }
 
   private async sendChunk(context: C, items: I[], waiters: Array<Waiter<R>>): Promise<void> {
+    const started = performance.now();
+    let results: R[];
     try {
-      const results = await this.send(context, items);
+      results = await this.send(context, items);
       if (results.length !== items.length) throw new Error(`batch answered ${results.length} of ${items.length}`);
-      for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<R>).resolve(results[i] as R);
     } catch (err) {
+      this.onSent?.((performance.now() - started) / 1000);
       for (const waiter of waiters) waiter.reject(err);
+      return;
     }
+    this.onSent?.((performance.now() - started) / 1000);
+    for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<R>).resolve(results[i] as R);
   }
 }
