@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import type { AcquireResponse, HeartbeatResponse, LicenseStatus, LicenseTokenClaims } from '@atrium/contracts';
 import type { JWK } from 'jose';
 import { defaultFingerprint } from './fingerprint.ts';
+import type { AcquireResponse, HeartbeatResponse, LicenseStatus, LicenseTokenClaims } from './types.ts';
 import { verifyLicenseToken } from './verify.ts';
 
 export interface LicenseClientOptions {

@@ -1,5 +1,5 @@
-import type { LicenseTokenClaims } from '@atrium/contracts';
 import { compactVerify, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
+import type { LicenseTokenClaims } from './types.ts';
 
 export interface VerifyOptions {
   /** Only the root's public key is pinned: the signing key comes with the token, certified by the root. */
