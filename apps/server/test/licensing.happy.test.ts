@@ -127,15 +127,22 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
         .find((l) => l.startsWith(`atrium_seat_store_duration_seconds_count{store="${_mode}",operation="heartbeat"}`));
       return Number(line?.split(' ').at(-1) ?? 0);
     };
+    // Twelve heartbeats started in one turn of the event loop reach the store as one batch (TurnBatcher). Through
+    // HTTP their arrival would depend on the test runner's timing, so the lease service is called directly.
+    const caller = {
+      tenantId: fromPublicId('organization', org) as string,
+      actor: { type: 'system' as const, id: 'test' },
+      requestId: null,
+      licenseId: null,
+    };
+    await t.app.licensing.leases.heartbeat(caller, { session_id: sessions[0] as string }); // the license is cached
     const before = await heartbeatCalls();
-    // Sent in one turn of the event loop, the twelve heartbeats reach the store as one batch (TurnBatcher).
     const beats = await Promise.all(
-      sessions.map((session_id) => call(t.app, 'POST', '/api/v1/licenses/heartbeat', { session_id }, { tenant: org })),
+      sessions.map((session_id) => t.app.licensing.leases.heartbeat(caller, { session_id })),
     );
-    expect(beats.map((b) => b.status)).toEqual(sessions.map(() => 200));
+    expect(beats).toHaveLength(sessions.length);
     const calls = (await heartbeatCalls()) - before;
-    expect(calls).toBeGreaterThanOrEqual(1);
-    expect(calls).toBeLessThan(sessions.length);
+    expect(calls).toBe(1);
   });
 
   it('keeps acquire metadata with the session: status shows it, the journal records it', async () => {
