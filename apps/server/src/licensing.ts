@@ -14,7 +14,7 @@ import { createPool, type Pool } from '@atrium/db';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { type Config, ConfigError } from './config.ts';
-import { labelSets, type Metrics } from './plugins/metrics.ts';
+import { type Metrics, perPair } from './plugins/metrics.ts';
 
 /** The root key holder named by ATRIUM_SIGNER. */
 export async function createRootSigner(config: Config): Promise<RootSigner> {
@@ -36,8 +36,8 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
   const used = metrics.gauge('atrium_license_seats_used');
   const max = metrics.gauge('atrium_license_seats_max');
   // Label sets are made once per combination: the busiest calls record two metrics each.
-  const operationLabels = labelSets((operation: string, result: string) => ({ operation, result }));
-  const durationLabels = labelSets((store: string, operation: string) => ({ store, operation }));
+  const operationLabels = perPair((operation: string, result: string) => ({ operation, result }));
+  const durations = perPair((store: string, operation: string) => duration.cell({ store, operation }));
   // Seat counts change on every acquire: they are kept here, one entry per license, and copied into the gauges
   // when Prometheus scrapes, instead of two labelled gauge updates per acquire.
   const seats = new Map<string, { labels: { tenant_id: string; license_id: string }; used: number; max: number }>();
@@ -49,7 +49,7 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
   });
   return {
     operation: (operation, result) => operations.inc(operationLabels(operation, result)),
-    storeDuration: (store, operation, seconds) => duration.observe(durationLabels(store, operation), seconds),
+    storeDuration: (store, operation, seconds) => durations(store, operation).observe(seconds),
     expired: (store, count) => expirations.inc({ store }, count),
     seats(tenantId, licenseId, seatsUsed, seatsMax) {
       const entry = seats.get(licenseId);

@@ -1,7 +1,8 @@
 import { metricsCatalog } from '@atrium/contracts';
 import type { Pool } from '@atrium/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import { Histogram } from './histogram.ts';
 
 interface CatalogEntry {
   type: 'counter' | 'gauge' | 'histogram';
@@ -17,7 +18,7 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly metrics = new Map<string, Metric>();
+  private readonly metrics = new Map<string, Metric | Histogram>();
   private readonly scrapeHooks: Array<() => Promise<void>> = [];
 
   /** Work to do before each scrape: gauges read from the database (flow queue depth, audit backlog). */
@@ -57,7 +58,7 @@ export class Metrics {
     return this.get(name, Histogram);
   }
 
-  private get<T extends Metric>(name: string, kind: abstract new (...args: never[]) => T): T {
+  private get<T extends Metric | Histogram>(name: string, kind: abstract new (...args: never[]) => T): T {
     const metric = this.metrics.get(name);
     if (!(metric instanceof kind)) throw new Error(`metric ${name} is not a ${kind.name} in the catalog`);
     return metric;
@@ -65,23 +66,23 @@ export class Metrics {
 }
 
 /**
- * A label set per pair of values, made once: prom-client is handed the same object every time instead of a new
- * one per call on the hot paths. For labels with few values (method, status, operation, result).
+ * What `make` gives for a pair of values, made once per pair: a label set, or a histogram cell, looked up instead
+ * of built on every call on the hot paths. For labels with few values (method, status, operation, result).
  */
-export function labelSets<A, B>(make: (a: A, b: B) => Record<string, string>) {
-  const sets = new Map<A, Map<B, Record<string, string>>>();
-  return (a: A, b: B): Record<string, string> => {
+export function perPair<A, B, T>(make: (a: A, b: B) => T) {
+  const sets = new Map<A, Map<B, T>>();
+  return (a: A, b: B): T => {
     let byB = sets.get(a);
     if (!byB) {
       byB = new Map();
       sets.set(a, byB);
     }
-    let labels = byB.get(b);
-    if (!labels) {
-      labels = make(a, b);
-      byB.set(b, labels);
+    let made = byB.get(b);
+    if (made === undefined) {
+      made = make(a, b);
+      byB.set(b, made);
     }
-    return labels;
+    return made;
   };
 }
 
@@ -98,9 +99,11 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics, pool: Poo
   const poolGauge = metrics.gauge('atrium_db_pool_connections');
 
   const observer = (route: string) => {
-    const labels = labelSets((method: string, status: number) => ({ method, route, status_code: String(status) }));
+    const cells = perPair((method: string, status: number) =>
+      duration.cell({ method, route, status_code: String(status) }),
+    );
     return (request: FastifyRequest, reply: FastifyReply) => {
-      duration.observe(labels(request.method, reply.statusCode), reply.elapsedTime / 1000);
+      cells(request.method, reply.statusCode).observe(reply.elapsedTime / 1000);
     };
   };
   app.addHook('onRoute', (route) => {
