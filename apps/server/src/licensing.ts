@@ -35,20 +35,33 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
   const expirations = metrics.counter('atrium_lease_expirations_total');
   const used = metrics.gauge('atrium_license_seats_used');
   const max = metrics.gauge('atrium_license_seats_max');
-  // Label sets are made once per combination: the busiest calls record two metrics each.
-  const operationLabels = perPair((operation: string, result: string) => ({ operation, result }));
+  // Every acquire, heartbeat and release counts one operation: counted here per (operation, result) and added to
+  // the counter when Prometheus scrapes, instead of prom-client hashing the labels on every call.
+  const counted: Array<{ labels: { operation: string; result: string }; count: number }> = [];
+  const operationCounts = perPair((operation: string, result: string) => {
+    const entry = { labels: { operation, result }, count: 0 };
+    counted.push(entry);
+    return entry;
+  });
   const durations = perPair((store: string, operation: string) => duration.cell({ store, operation }));
   // Seat counts change on every acquire: they are kept here, one entry per license, and copied into the gauges
   // when Prometheus scrapes, instead of two labelled gauge updates per acquire.
   const seats = new Map<string, { labels: { tenant_id: string; license_id: string }; used: number; max: number }>();
   metrics.onScrape(async () => {
+    for (const entry of counted) {
+      if (entry.count === 0) continue;
+      operations.inc(entry.labels, entry.count);
+      entry.count = 0;
+    }
     for (const entry of seats.values()) {
       used.set(entry.labels, entry.used);
       max.set(entry.labels, entry.max);
     }
   });
   return {
-    operation: (operation, result) => operations.inc(operationLabels(operation, result)),
+    operation(operation, result) {
+      operationCounts(operation, result).count += 1;
+    },
     storeDuration: (store, operation, seconds) => durations(store, operation).observe(seconds),
     expired: (store, count) => expirations.inc({ store }, count),
     seats(tenantId, licenseId, seatsUsed, seatsMax) {

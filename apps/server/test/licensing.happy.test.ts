@@ -77,6 +77,15 @@ describe.each(modes)('licensing on the %s seat store', (_mode, make) => {
     const labels = `tenant_id="${fromPublicId('organization', org)}",license_id="${fromPublicId('license', id)}"`;
     expect(metrics).toContain(`atrium_license_seats_used{${labels}} 2`);
     expect(metrics).toContain(`atrium_license_seats_max{${labels}} 2`);
+    // Operations are counted in process and added to the counter at each scrape: once each, never twice.
+    const exhausted = (text: string) =>
+      Number(
+        /^atrium_license_operations_total\{operation="acquire",result="seats_exhausted"\} (\d+)$/m.exec(text)?.[1],
+      );
+    expect(exhausted(metrics)).toBeGreaterThanOrEqual(1);
+    expect(exhausted((await call(t.app, 'GET', '/metrics')).body)).toBe(exhausted(metrics));
+    await call(t.app, 'POST', '/api/v1/licenses/acquire', { license_key, fingerprint: 'm4' }, { tenant: org });
+    expect(exhausted((await call(t.app, 'GET', '/metrics')).body)).toBe(exhausted(metrics) + 1);
   });
 
   it('heartbeats a live session, releases it idempotently, then answers session_not_found', async () => {
