@@ -31,7 +31,7 @@ class Cell implements HistogramCell {
     const bounds = this.bounds;
     for (let i = 0; i < bounds.length; i++) {
       if (value <= (bounds[i] as number)) {
-        (this.counts as Float64Array)[i] = (this.counts[i] as number) + 1;
+        this.counts[i] = (this.counts[i] as number) + 1;
         return;
       }
     }
@@ -53,7 +53,7 @@ export interface HistogramOptions {
  * objects, paid twice by every request (the request duration and a seat store call) on the licensing hot paths.
  * Here a caller that records the same label set again and again keeps its `cell(labels)`, and recording is a
  * few additions. `observe(labels, value)` remains for occasional callers. Registered with prom-client's registry
- * and exported by it in the text format prom-client's own Histogram writes (metrics.test.ts compares them).
+ * and exported by it in the text format prom-client's own Histogram writes (histogram.test.ts compares them).
  */
 export class Histogram {
   readonly name: string;

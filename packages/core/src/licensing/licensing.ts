@@ -89,7 +89,7 @@ export function createRedisSeatStore(parts: RedisSeatStoreParts): RedisSeatStore
   return new RedisSeatStore(parts.redis, {
     keyPrefix: parts.keyPrefix,
     loadOpenLeases: openLeasesFromJournal(parts.pool, parts.cache, parts.journal),
-    ...(parts.timing ? { timing: parts.timing } : {}),
+    timing: parts.timing,
   });
 }
 
@@ -127,9 +127,9 @@ export async function createLicensing(options: LicensingOptions): Promise<Licens
         pool,
         cache,
         journal,
-        ...(timing ? { timing } : {}),
+        timing,
       })
-    : new PostgresSeatStore(pool, timing ? { timing } : {});
+    : new PostgresSeatStore(pool, { timing });
   const ring = new SigningKeyRing({
     pool,
     root: options.root,

@@ -242,33 +242,29 @@ export class PostgresSeatStore implements SeatStore {
   }
 
   sweep(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
-    return timedCall(this.timing, this.name, 'sweep', () => this.sweepNow(license));
-  }
-
-  private sweepNow(license: LicenseRef): Promise<{ live: Lease[]; expired: Lease[] }> {
-    return withTenant(this.pool, license.tenantId, async (tx) => {
-      const expired = await dropExpired(tx, license);
-      const { rows } = await tx.query<LeaseRow>(
-        `select ${leaseColumns} from license_leases where tenant_id = $1 and license_id = $2 order by acquired_at`,
-        [license.tenantId, license.licenseId],
-      );
-      return { live: rows.map(toLease), expired };
-    });
+    return timedCall(this.timing, this.name, 'sweep', () =>
+      withTenant(this.pool, license.tenantId, async (tx) => {
+        const expired = await dropExpired(tx, license);
+        const { rows } = await tx.query<LeaseRow>(
+          `select ${leaseColumns} from license_leases where tenant_id = $1 and license_id = $2 order by acquired_at`,
+          [license.tenantId, license.licenseId],
+        );
+        return { live: rows.map(toLease), expired };
+      }),
+    );
   }
 
   expire(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
-    return timedCall(this.timing, this.name, 'expire', () => this.expireNow(license));
-  }
-
-  private expireNow(license: LicenseRef): Promise<{ expired: Lease[]; used: number }> {
-    return withTenant(this.pool, license.tenantId, async (tx) => {
-      const expired = await dropExpired(tx, license);
-      const { rows } = await tx.query<{ used: number }>(
-        'select count(*)::int as used from license_leases where tenant_id = $1 and license_id = $2',
-        [license.tenantId, license.licenseId],
-      );
-      return { expired, used: rows[0]?.used ?? 0 };
-    });
+    return timedCall(this.timing, this.name, 'expire', () =>
+      withTenant(this.pool, license.tenantId, async (tx) => {
+        const expired = await dropExpired(tx, license);
+        const { rows } = await tx.query<{ used: number }>(
+          'select count(*)::int as used from license_leases where tenant_id = $1 and license_id = $2',
+          [license.tenantId, license.licenseId],
+        );
+        return { expired, used: rows[0]?.used ?? 0 };
+      }),
+    );
   }
 
   async forget(license: LicenseRef): Promise<void> {
