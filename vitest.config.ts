@@ -1,9 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // Workspace packages that publish a build (packages/sdk) export their TypeScript sources under the
-  // `atrium-source` condition, so tests import the sources with no build. Vite's default server conditions follow.
-  ssr: { resolve: { conditions: ['atrium-source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['apps/*/test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

@@ -15,8 +15,8 @@ const sdkDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const tscBin = join(repoRoot, 'node_modules/typescript/bin/tsc');
 
-// The children see neither this repository's npm context (prefix, workspace, lifecycle) nor node flags such as
-// --conditions=atrium-source: only what a user's shell would have, and this Node first on PATH.
+// The children see neither this repository's npm context (prefix, workspace, lifecycle) nor NODE_OPTIONS: only what
+// a user's shell would have, and this Node first on PATH.
 const keptNpmConfig =
   /^npm_config_(cache|registry|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl|cafile)$/i;
 const env: NodeJS.ProcessEnv = {
@@ -79,19 +79,22 @@ afterAll(async () => {
 describe('the published @atrium/sdk', () => {
   it('holds the build, the bin and the README, not the sources', async () => {
     const files = packed.files.map((f) => f.path).sort();
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'bin/atrium-license.js', 'package.json']));
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'bin/atrium-license.js', 'package.json']));
     expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/cli.js']));
     expect(
-      files.filter((f) => !/^(dist\/[\w-]+\.(js|d\.ts)|bin\/atrium-license\.js|README\.md|package\.json)$/.test(f)),
+      files.filter(
+        (f) => !/^(dist\/[\w-]+\.(js|d\.ts)|bin\/atrium-license\.js|LICENSE|README\.md|package\.json)$/.test(f),
+      ),
     ).toEqual([]);
 
     const installed = join(consumer, 'node_modules/@atrium/sdk');
     const manifest = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
     expect(Object.keys(manifest.dependencies)).toEqual(['jose']);
-    // Every target but the in-repository `atrium-source` condition is in the tarball.
-    const targets = Object.entries(manifest.exports['.'] as Record<string, string>)
-      .filter(([condition]) => condition !== 'atrium-source')
-      .map(([, target]) => target.replace(/^\.\//, ''));
+    // The license the manifest names, word for word the repository's.
+    expect(manifest.license).toBe('Apache-2.0');
+    expect(await readFile(join(installed, 'LICENSE'), 'utf8')).toBe(await readFile(join(repoRoot, 'LICENSE'), 'utf8'));
+    // Every export target is in the tarball (none points at the sources, which are not).
+    const targets = Object.values(manifest.exports['.'] as Record<string, string>).map((t) => t.replace(/^\.\//, ''));
     expect(files).toEqual(expect.arrayContaining(targets));
     // The declarations stand alone: they import nothing from the private workspace packages.
     for (const file of (await readdir(join(installed, 'dist'))).filter((f) => f.endsWith('.d.ts'))) {
