@@ -50,7 +50,7 @@ measure() { # name, wrk args...
   local name=$1; shift
   local result server0 redis0
   server0=$(cpu_ticks "$SERVER_PID"); redis0=$(cpu_ticks "${REDIS_PID:-0}")
-  result=$(wrk -t1 -c50 -d"$DURATION" --latency "$@")
+  result=$(wrk -t1 -c"${CONNECTIONS:-50}" -d"$DURATION" --latency "$@")
   local server_us redis_us requests
   requests=$(echo "$result" | awk '/requests in/ {print $1}')
   server_us=$(per_request "$server0" "$(cpu_ticks "$SERVER_PID")" "$requests")
@@ -76,11 +76,15 @@ hello_world() { # label
   HELLO_MAX=$(awk -v a="$HELLO_MAX" -v b="$LAST_RPS" 'BEGIN { print (b > a ? b : a) }')
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 }
-# The same case at about half the rate just measured (DESIGN.md §6 states p99 at half load): each of the 50
-# connections pauses after every response so that together they offer ~half of LAST_RPS; the achieved rate is logged.
+# The same case at half the rate just measured (DESIGN.md §6 states p99 at half load): 200 connections, each pausing
+# after every response for the time that makes them offer half of the full-load rate together. wrk's pause is whole
+# milliseconds, and a response's own latency adds to it, so it is 1 ms shorter than 2 x 200 / rate: 49-53 % of the
+# full rate. (With 50 connections the pause was 3 ms for a heartbeat, and latency brought the load down to ~38 %.)
 half_load() { # name, wrk args...
-  local name=$1; shift
-  DELAY_MS=$(awk -v r="$LAST_RPS" 'BEGIN { d = int(100000 / r); print (d < 1 ? 1 : d) }') measure "$name @ half load" "$@"
+  local name=$1 full=$LAST_RPS; shift
+  CONNECTIONS=200 DELAY_MS=$(awk -v r="$LAST_RPS" 'BEGIN { d = int(400000 / r + 0.5) - 1; print (d < 1 ? 1 : d) }') \
+    measure "$name @ half load" "$@"
+  log "$(awk -v h="$LAST_RPS" -v f="$full" 'BEGIN { printf "%28s (%.0f %% of the full-load rate)", "", 100 * h / f }')"
 }
 wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; cat "$WORK"/*.log 2>/dev/null | tail -5; exit 1; }
 
@@ -88,11 +92,18 @@ log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION,
 
 hello_world first
 
-# The floor of a heartbeat on this stack: Fastify, the same body and response schemas, one ioredis script call.
+# The floors of the machine routes on this stack (floor.ts, ADR 0104): Fastify with the same body and response
+# schemas and nothing of Atrium; then the seat store's script through ioredis; then also an Ed25519 token.
 printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
 PORT=18602 node bench/licensing/floor.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
 wait_up http://127.0.0.1:18602/
+SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none PATH_INFO=/bench/post measure "floor POST (body, no Redis)" -s bench/licensing/session.lua http://127.0.0.1:18602
 SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none measure "floor heartbeat (no Atrium)" -s bench/licensing/session.lua http://127.0.0.1:18602
+FLOOR_HEARTBEAT=$LAST_RPS
+SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none half_load "floor heartbeat (no Atrium)" -s bench/licensing/session.lua http://127.0.0.1:18602
+LICENSE_KEY=lk_floor_bench_key measure "floor acquire (no Atrium)" -s bench/licensing/acquire.lua http://127.0.0.1:18602
+FLOOR_ACQUIRE=$LAST_RPS
+LICENSE_KEY=lk_floor_bench_key half_load "floor acquire (no Atrium)" -s bench/licensing/acquire.lua http://127.0.0.1:18602
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 
 for store in ${STORES:-postgres redis}; do
@@ -122,5 +133,16 @@ log "== ratios to the faster hello-world run ($HELLO_MAX req/s)"
 for result in "${RESULTS[@]}"; do
   case $result in "hello-world"*) continue ;; esac
   log "$(awk -v r="${result#*|}" -v h="$HELLO_MAX" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / h }')"
+done
+# What ADR 0104 holds Atrium to: its rate against the floor of the same route, measured minutes apart.
+log "== ratios to the floors of this run (heartbeat $FLOOR_HEARTBEAT, acquire $FLOOR_ACQUIRE req/s)"
+for result in "${RESULTS[@]}"; do
+  case ${result%|*} in
+    "floor"* | *"half load") continue ;;
+    *" heartbeat") floor=$FLOOR_HEARTBEAT ;;
+    *" acquire (new seat)") floor=$FLOOR_ACQUIRE ;;
+    *) continue ;;
+  esac
+  log "$(awk -v r="${result#*|}" -v f="$floor" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / f }')"
 done
 log "results: $OUT"

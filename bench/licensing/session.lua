@@ -10,8 +10,10 @@ request = function()
   local body = '{"session_id":"' .. sessions[i] .. '"}'
   return wrk.format(method, path, { ["content-type"] = "application/json", ["authorization"] = "License " .. key }, body)
 end
--- DELAY_MS: each connection waits this long after every response (the "half load" runs of run.sh).
+-- DELAY_MS: each connection waits this long on average after every response (the "half load" runs of run.sh),
+-- drawn uniformly from 0 to twice that: with one fixed pause the connections stay in step and arrive in waves, and
+-- the p99 measures the wave (connections x service time), not the server at that load.
 local pause = tonumber(os.getenv("DELAY_MS") or "")
 if pause then
-  delay = function() return pause end
+  delay = function() return math.random(0, 2 * pause) end
 end
