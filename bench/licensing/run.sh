@@ -77,9 +77,10 @@ hello_world() { # label
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 }
 # The same case at half the rate just measured (DESIGN.md §6 states p99 at half load): 200 connections, each pausing
-# after every response for the time that makes them offer half of the full-load rate together. wrk's pause is whole
-# milliseconds, and a response's own latency adds to it, so it is 1 ms shorter than 2 x 200 / rate: 49-53 % of the
-# full rate. (With 50 connections the pause was 3 ms for a heartbeat, and latency brought the load down to ~38 %.)
+# after every response for, on average, the time that makes them offer half of the full-load rate together (the
+# scripts draw each pause at random so that the connections do not fall in step). wrk's pause is whole milliseconds,
+# and a response's own latency adds to it, so the mean is 1 ms shorter than 2 x 200 / rate: 49-52 % of the full
+# rate. (With 50 connections and one fixed pause, 3 ms for a heartbeat, the load was 38-42 % and came in waves.)
 half_load() { # name, wrk args...
   local name=$1 full=$LAST_RPS; shift
   CONNECTIONS=200 DELAY_MS=$(awk -v r="$LAST_RPS" 'BEGIN { d = int(400000 / r + 0.5) - 1; print (d < 1 ? 1 : d) }') \
@@ -134,13 +135,13 @@ for result in "${RESULTS[@]}"; do
   case $result in "hello-world"*) continue ;; esac
   log "$(awk -v r="${result#*|}" -v h="$HELLO_MAX" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / h }')"
 done
-# What ADR 0104 holds Atrium to: its rate against the floor of the same route, measured minutes apart.
+# What ADR 0104 holds Atrium to: its rate against the floor of the same route, measured minutes apart. The floors
+# run the Redis seat store's scripts, so the Redis store is the one compared.
 log "== ratios to the floors of this run (heartbeat $FLOOR_HEARTBEAT, acquire $FLOOR_ACQUIRE req/s)"
 for result in "${RESULTS[@]}"; do
   case ${result%|*} in
-    "floor"* | *"half load") continue ;;
-    *" heartbeat") floor=$FLOOR_HEARTBEAT ;;
-    *" acquire (new seat)") floor=$FLOOR_ACQUIRE ;;
+    "redis heartbeat") floor=$FLOOR_HEARTBEAT ;;
+    "redis acquire (new seat)") floor=$FLOOR_ACQUIRE ;;
     *) continue ;;
   esac
   log "$(awk -v r="${result#*|}" -v f="$floor" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / f }')"
