@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
 import { findOpenSessions, insertJournalEntries } from '../src/licensing/journal.repository.ts';
-import { PostgresSeatStore } from '../src/licensing/seat-store.postgres.ts';
+import { heartbeatStatement, PostgresSeatStore, releaseStatement } from '../src/licensing/seat-store.postgres.ts';
 import { RedisSeatStore } from '../src/licensing/seat-store.redis.ts';
 import type { LeaseMetadata, SeatStore } from '../src/licensing/seat-store.ts';
 
@@ -383,5 +383,63 @@ describe('redis seat store after Redis lost its data', () => {
       ),
     );
     expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);
+  });
+});
+
+describe('postgres seat store on a license with many leases and no statistics yet', () => {
+  /** The indexes (or `seq scan`) a JSON plan reads `table` through. */
+  function accessPaths(node: Record<string, unknown>, table: string): string[] {
+    const own =
+      node['Relation Name'] === table && node['Node Type'] !== 'ModifyTable'
+        ? [String(node['Index Name'] ?? String(node['Node Type']).toLowerCase())]
+        : [];
+    const children = (node.Plans as Array<Record<string, unknown>> | undefined) ?? [];
+    return [...own, ...children.flatMap((child) => accessPaths(child, table))];
+  }
+
+  it('finds each heartbeat and release by the primary key, not by reading the license lease by lease', async () => {
+    // As on a new install, or minutes after a burst of acquires: autovacuum has not analyzed the table yet.
+    await db.owner.query('alter table license_leases set (autovacuum_enabled = false)');
+    const licenseId = await newLicense(1_000_000);
+    await db.owner.query(
+      `insert into license_leases (tenant_id, session_id, license_id, fingerprint, acquired_at, expires_at)
+       select $1, gen_random_uuid(), $2, 'fp-' || i, now(), now() + interval '1 hour'
+       from generate_series(1, 20000) i`,
+      [tenantId, licenseId],
+    );
+    const { rows } = await db.owner.query<{ session_id: string }>(
+      'select session_id from license_leases where license_id = $1 order by session_id limit 3',
+      [licenseId],
+    );
+    const sessions = rows.map((row) => row.session_id);
+    const statements = [
+      heartbeatStatement(
+        tenantId,
+        sessions.map((sessionId) => ({ licenseId, sessionId, lifetimeMs: 60_000 })),
+      ),
+      releaseStatement(
+        tenantId,
+        sessions.map((sessionId) => ({ licenseId, sessionId })),
+      ),
+    ];
+    for (const statement of statements) {
+      const plan = await withTenant(db.app, tenantId, async (tx) => {
+        const result = await tx.query<{ 'QUERY PLAN': Array<{ Plan: Record<string, unknown> }> }>(
+          `explain (format json) ${statement}`,
+        );
+        return result.rows[0]?.['QUERY PLAN'][0]?.Plan ?? {};
+      });
+      expect(accessPaths(plan, 'license_leases'), statement.slice(0, 60)).toEqual(['license_leases_pkey']);
+    }
+
+    // The statements still do their work, and still refuse a session under another license's id.
+    const store = new PostgresSeatStore(db.app);
+    const [first, second] = sessions as [string, string];
+    const other = await newLicense(1);
+    expect(await store.heartbeat({ tenantId, licenseId: other }, first, 60_000)).toBeNull();
+    expect(await store.release({ tenantId, licenseId: other }, first)).toBeNull();
+    expect(await store.heartbeat({ tenantId, licenseId }, first, 60_000)).toBeGreaterThan(Date.now());
+    expect((await store.release({ tenantId, licenseId }, second))?.sessionId).toBe(second);
+    await db.owner.query('delete from license_leases where license_id = $1', [licenseId]);
   });
 });
