@@ -117,11 +117,12 @@ export class TurnBatcher<C, I, R> {
       results = await this.send(context, items);
       if (results.length !== items.length) throw new Error(`batch answered ${results.length} of ${items.length}`);
     } catch (err) {
-      this.onSent?.((performance.now() - started) / 1000);
       for (const waiter of waiters) waiter.reject(err);
       return;
+    } finally {
+      // Before any waiter's continuation runs (they are microtasks): the time is the store's alone.
+      this.onSent?.((performance.now() - started) / 1000);
     }
-    this.onSent?.((performance.now() - started) / 1000);
     for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter<R>).resolve(results[i] as R);
   }
 }
