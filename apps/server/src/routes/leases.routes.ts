@@ -19,7 +19,7 @@ const tags = ['licensing'];
  * its ~2 KB for one (4 µs of an acquire's ~135 µs, bench/README.md). The API documentation shows the contract's
  * AcquireResponse (the route's `swaggerTransform`).
  */
-const AcquireResponseWritten = Type.Object({
+export const AcquireResponseWritten = Type.Object({
   ...AcquireResponse.properties,
   token: Type.String({ format: 'unsafe' }),
 });
