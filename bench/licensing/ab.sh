@@ -32,6 +32,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+. bench/licensing/lib.sh
 
 # The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
 # packages (@atrium/*), which must be the base's own.
@@ -45,8 +46,6 @@ for link in node_modules/@atrium/*; do ln -s "$(readlink "$link")" "$WORK/base/$
 psql "$ADMIN_URL" -qc "create database $DB"
 DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; exit 1; }
 start() { # tree, port -> pid in STARTED
   local env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT="$2" LOG_LEVEL=warn
     ATRIUM_DATA_DIR="$WORK/data-$2" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
@@ -64,14 +63,7 @@ start() { # tree, port -> pid in STARTED
 start "$WORK/base" 18611; A=$STARTED
 start "$PWD" 18612; B=$STARTED
 
-url=http://127.0.0.1:18611
-token=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"ab-$DB@example.com\",\"password\":\"correct horse battery staple\",\"organization\":{\"name\":\"AB\"}}" $url/api/v1/auth/register | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-key=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' $url/api/v1/licenses | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')
-for i in $(seq 1 2000); do
-  curl -s -H 'content-type: application/json' -H "authorization: License $key" -d "{\"license_key\":\"$key\",\"fingerprint\":\"ab-$i\"}" $url/api/v1/licenses/acquire
-  echo
-done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.parse(l).session_id)' >"$WORK/sessions"
-export LICENSE_KEY=$key SESSIONS_FILE=$WORK/sessions
+seed_license http://127.0.0.1:18611 "ab-$DB"
 case $CASE in
   heartbeat) script=bench/licensing/session.lua ;;
   release) script=bench/licensing/session.lua; export METHOD=DELETE PATH_INFO=/api/v1/licenses/release ;;

@@ -32,14 +32,13 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+. bench/licensing/lib.sh
 log() { echo "$*" | tee -a "$OUT"; }
 
 psql "$ADMIN_URL" -qc "create database $DB"
 DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
 
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
-# CPU time (user + system, clock ticks) a process has used so far; 0 when there is no such process.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 REDIS_PID=$(pgrep -x redis-server | head -1 || true)
 # CPU per request: what the server (and Redis) spent over the run divided by the requests wrk completed. On a
 # shared 2-core box this moves far less than req/s does, because it does not count the time spent waiting for a core.
@@ -87,7 +86,6 @@ half_load() { # name, wrk args...
     measure "$name @ half load" "$@"
   log "$(awk -v h="$LAST_RPS" -v f="$full" 'BEGIN { printf "%28s (%.0f %% of the full-load rate)", "", 100 * h / f }')"
 }
-wait_up() { for _ in $(seq 1 600); do curl -sf "$1" >/dev/null && return; sleep 0.1; done; echo "server $1 did not start"; cat "$WORK"/*.log 2>/dev/null | tail -5; exit 1; }
 
 log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION, API NODE_OPTIONS=$IMAGE_NODE_OPTIONS, node flags: $IMAGE_NODE_FLAGS"
 
@@ -114,14 +112,8 @@ for store in ${STORES:-postgres redis}; do
   # shellcheck disable=SC2086 # the flags are words
   env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$store.log" 2>&1 & SERVER_PID=$!; PIDS+=("$SERVER_PID")
   wait_up http://127.0.0.1:18601/health
-  token=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"bench-$store-$DB@example.com\",\"password\":\"correct horse battery staple\",\"organization\":{\"name\":\"Bench\"}}" http://127.0.0.1:18601/api/v1/auth/register | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-  key=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' http://127.0.0.1:18601/api/v1/licenses | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')
   # 2,000 sessions for heartbeat and release.
-  for i in $(seq 1 2000); do
-    curl -s -H 'content-type: application/json' -H "authorization: License $key" -d "{\"license_key\":\"$key\",\"fingerprint\":\"seed-$i\"}" http://127.0.0.1:18601/api/v1/licenses/acquire
-    echo
-  done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.parse(l).session_id)' >"$WORK/sessions"
-  export LICENSE_KEY=$key SESSIONS_FILE=$WORK/sessions
+  seed_license http://127.0.0.1:18601 "bench-$store-$DB"
   measure "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
   half_load "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
   measure "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
