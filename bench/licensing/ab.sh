@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Interleaved A/B of one licensing route: the work tree against a git revision (Default: HEAD), two API servers
-# on the same database and Redis, measured in turns so that both see the same machine. On a shared 2-core box
+# on the same database and Redis, measured in turns so that both see the same machine. With `floor` instead of a
+# revision, side A is the route's floor (floor.ts: the same route with nothing of Atrium, ADR 0104), and the last
+# line gives Atrium's share of it: the figure ADR 0104 holds the Redis store to. On a shared 2-core box
 # req/s moves by a third from one minute to the next; server CPU time per request (from /proc) moves far less,
 # and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
 #
-#   bench/licensing/ab.sh [base-rev]          CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4, DURATION=8s,
+#   bench/licensing/ab.sh [base-rev|floor]    CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4, DURATION=8s,
 #                                             STORE=redis|postgres (redis)
 # Everything goes to 127.0.0.1; every wrk run is bounded by DURATION. Needs what run.sh needs.
 set -euo pipefail
@@ -34,14 +36,18 @@ cleanup() {
 trap cleanup EXIT
 . bench/licensing/lib.sh
 
-# The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
-# packages (@atrium/*), which must be the base's own.
-git worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
-mkdir "$WORK/base/node_modules" "$WORK/base/node_modules/@atrium"
-for entry in node_modules/* node_modules/.bin; do
-  [ "$entry" = node_modules/@atrium ] || ln -s "$PWD/$entry" "$WORK/base/$entry"
-done
-for link in node_modules/@atrium/*; do ln -s "$(readlink "$link")" "$WORK/base/$link"; done
+if [ "$BASE" = floor ]; then
+  [ "$STORE" = redis ] && [ "$CASE" != release ] || { echo "ab: the floor has heartbeat and acquire, on Redis"; exit 2; }
+else
+  # The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
+  # packages (@atrium/*), which must be the base's own.
+  git worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
+  mkdir "$WORK/base/node_modules" "$WORK/base/node_modules/@atrium"
+  for entry in node_modules/* node_modules/.bin; do
+    [ "$entry" = node_modules/@atrium ] || ln -s "$PWD/$entry" "$WORK/base/$entry"
+  done
+  for link in node_modules/@atrium/*; do ln -s "$(readlink "$link")" "$WORK/base/$link"; done
+fi
 
 psql "$ADMIN_URL" -qc "create database $DB"
 DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
@@ -60,10 +66,24 @@ start() { # tree, port -> pid in STARTED
   wait_up "http://127.0.0.1:$2/health"
 }
 # The server process itself (the subshell above execs env, which execs node: same pid).
-start "$WORK/base" 18611; A=$STARTED
+if [ "$BASE" = floor ]; then
+  # The floor with the API's Node settings, as run.sh starts it; it seeds its own 2,000 sessions.
+  # shellcheck disable=SC2086 # the flags are words
+  NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=18611 node $IMAGE_NODE_FLAGS bench/licensing/floor.ts >"$WORK/18611.log" 2>&1 &
+  A=$!; PIDS+=("$A")
+  wait_up http://127.0.0.1:18611/
+  printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
+  A_ENV=(SESSIONS_FILE="$WORK/floor-sessions" LICENSE_KEY=$([ "$CASE" = acquire ] && echo lk_floor_bench_key || echo none))
+  LABEL_A="floor (no Atrium)"
+else
+  start "$WORK/base" 18611; A=$STARTED
+  LABEL_A=$(git rev-parse --short "$BASE")
+fi
 start "$PWD" 18612; B=$STARTED
 
-seed_license http://127.0.0.1:18611 "ab-$DB"
+seed_license http://127.0.0.1:18612 "ab-$DB"
+B_ENV=(SESSIONS_FILE="$SESSIONS_FILE" LICENSE_KEY="$LICENSE_KEY")
+[ "$BASE" = floor ] || A_ENV=("${B_ENV[@]}")
 case $CASE in
   heartbeat) script=bench/licensing/session.lua ;;
   release) script=bench/licensing/session.lua; export METHOD=DELETE PATH_INFO=/api/v1/licenses/release ;;
@@ -72,16 +92,17 @@ case $CASE in
 esac
 
 round() { # label, pid, port
-  local before result requests
+  local before result requests side_env
+  if [ "$1" = A ]; then side_env=("${A_ENV[@]}"); else side_env=("${B_ENV[@]}"); fi
   before=$(cpu_ticks "$2")
-  result=$(wrk -t1 -c50 -d"$DURATION" -s "$script" "http://127.0.0.1:$3")
+  result=$(env "${side_env[@]}" wrk -t1 -c50 -d"$DURATION" -s "$script" "http://127.0.0.1:$3")
   requests=$(echo "$result" | awk '/requests in/ {print $1}')
   awk -v a="$before" -v b="$(cpu_ticks "$2")" -v n="$requests" -v hz="$(getconf CLK_TCK)" -v l="$1" \
     -v rps="$(echo "$result" | awk '/Requests\/sec/ {print $2}')" \
     -v rss="$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$2/status")" \
     'BEGIN { printf "%s %.1f %s %s\n", l, (b - a) / hz * 1e6 / n, rps, rss }' | tee -a "$WORK/rounds"
 }
-echo "== A/B $CASE ($STORE): A = $(git rev-parse --short "$BASE"), B = work tree; $ROUNDS rounds of wrk -t1 -c50 -d$DURATION"
+echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree; $ROUNDS rounds of wrk -t1 -c50 -d$DURATION"
 echo "side  server-us/req  req/s  rss-MB"
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then round A "$A" 18611; round B "$B" 18612; else round B "$B" 18612; round A "$A" 18611; fi
@@ -90,3 +111,11 @@ for side in A B; do
   awk -v s="$side" '$1 == s { us[++n] = $2; rps[n] = $3 }
     END { asort(us); asort(rps); m = int((n + 1) / 2); printf "median %s: %.1f us/req, %.0f req/s\n", s, (n % 2 ? us[m] : (us[m] + us[m + 1]) / 2), (n % 2 ? rps[m] : (rps[m] + rps[m + 1]) / 2) }' "$WORK/rounds"
 done
+if [ "$BASE" = floor ]; then
+  # Per round pair, B's req/s over A's; the median of those is the share (ADR 0104: heartbeat >= 60 %, acquire >= 80 %).
+  awk '{ side[NR] = $1; rps[NR] = $3 } END {
+    for (i = 1; i < NR; i += 2) r[++n] = (side[i] == "B" ? rps[i] / rps[i + 1] : rps[i + 1] / rps[i])
+    asort(r); m = int((n + 1) / 2)
+    printf "Atrium share of the floor: median %.1f %% (rounds: %.1f-%.1f %%)\n", 100 * (n % 2 ? r[m] : (r[m] + r[m + 1]) / 2), 100 * r[1], 100 * r[n]
+  }' "$WORK/rounds"
+fi

@@ -61,19 +61,17 @@ measure() { # name, wrk args...
   local non2xx
   non2xx=$(echo "$result" | awk '/Non-2xx/ {print $NF}')
   log "$(printf '%-28s %10s req/s  p50 %8s  p99 %8s  non-2xx %s  rss %s  cpu/req: server %3s us, redis %2s us' "$name" "$rps" "$p50" "$p99" "${non2xx:-0}" "$(rss "$SERVER_PID")" "$server_us" "$redis_us")"
-  LAST_RPS=$rps
+  LAST_RPS=$rps LAST_P99=$p99
   RESULTS+=("$name|$rps")
 }
-RESULTS=()
+RESULTS=() P99S=()
 # Hello-world runs first and last: on a shared 2-core machine its rate can move by a third from one minute to the
 # next, so the ratios at the end are taken against the faster of the two (the conservative reading).
 HELLO_MAX=0
+PORT=18600 node bench/licensing/hello.ts & HELLO_PID=$!; PIDS+=("$HELLO_PID")
 hello_world() { # label
-  PORT=18600 node bench/licensing/hello.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
-  wait_up http://127.0.0.1:18600/
-  measure "hello-world GET ($1)" http://127.0.0.1:18600/
+  SERVER_PID=$HELLO_PID measure "hello-world GET ($1)" http://127.0.0.1:18600/
   HELLO_MAX=$(awk -v a="$HELLO_MAX" -v b="$LAST_RPS" 'BEGIN { print (b > a ? b : a) }')
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 }
 # The same case at half the rate just measured (DESIGN.md §6 states p99 at half load): 200 connections, each pausing
 # after every response for, on average, the time that makes them offer half of the full-load rate together (the
@@ -82,28 +80,42 @@ hello_world() { # label
 # rate. (With 50 connections and one fixed pause, 3 ms for a heartbeat, the load was 38-42 % and came in waves.)
 half_load() { # name, wrk args...
   local name=$1 full=$LAST_RPS; shift
-  CONNECTIONS=200 DELAY_MS=$(awk -v r="$LAST_RPS" 'BEGIN { d = int(400000 / r + 0.5) - 1; print (d < 1 ? 1 : d) }') \
-    measure "$name @ half load" "$@"
+  HALF_DELAY=$(awk -v r="$LAST_RPS" 'BEGIN { d = int(400000 / r + 0.5) - 1; print (d < 1 ? 1 : d) }')
+  CONNECTIONS=200 DELAY_MS=$HALF_DELAY measure "$name @ half load" "$@"
   log "$(awk -v h="$LAST_RPS" -v f="$full" 'BEGIN { printf "%28s (%.0f %% of the full-load rate)", "", 100 * h / f }')"
+}
+# What the machine and the stack alone give at that same offered load (ADR 0104): the same 200 connections and
+# pauses (HALF_DELAY, just used), sent to the route's floor and to hello-world, which stay up for this. Run right
+# after Atrium's, so the three p99s share the machine's minute. Adds a line to P99S: name|atrium|floor|hello.
+same_rate() { # name of Atrium's half-load case, floor's wrk args...
+  local name=$1 atrium=$LAST_P99 floor; shift
+  SERVER_PID=$FLOOR_PID CONNECTIONS=200 DELAY_MS=$HALF_DELAY measure "  floor, same rate" "$@"
+  floor=$LAST_P99
+  SERVER_PID=$HELLO_PID CONNECTIONS=200 DELAY_MS=$HALF_DELAY measure "  hello-world, same rate" -s bench/licensing/hello.lua http://127.0.0.1:18600/
+  P99S+=("$name|$atrium|$floor|$LAST_P99")
 }
 
 log "== licensing bench $(date -Is) on $(nproc) cores, wrk -t1 -c50 -d$DURATION, API NODE_OPTIONS=$IMAGE_NODE_OPTIONS, node flags: $IMAGE_NODE_FLAGS"
 
+wait_up http://127.0.0.1:18600/
 hello_world first
 
 # The floors of the machine routes on this stack (floor.ts, ADR 0104): Fastify with the same body and response
 # schemas and nothing of Atrium; then the seat store's script through ioredis; then also an Ed25519 token.
 printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
-PORT=18602 node bench/licensing/floor.ts & SERVER_PID=$!; PIDS+=("$SERVER_PID")
+# The floor runs with the API's Node settings (its 8 MB young generation, its heap growth): the same runtime, without Atrium.
+# shellcheck disable=SC2086 # the flags are words
+NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=18602 node $IMAGE_NODE_FLAGS bench/licensing/floor.ts & FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+SERVER_PID=$FLOOR_PID
 wait_up http://127.0.0.1:18602/
-SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none PATH_INFO=/bench/post measure "floor POST (body, no Redis)" -s bench/licensing/session.lua http://127.0.0.1:18602
-SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none measure "floor heartbeat (no Atrium)" -s bench/licensing/session.lua http://127.0.0.1:18602
+FLOOR_SESSION=(-s bench/licensing/session.lua http://127.0.0.1:18602)
+FLOOR_ACQUIRE=(-s bench/licensing/acquire.lua http://127.0.0.1:18602)
+SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none PATH_INFO=/bench/post measure "floor POST (body, no Redis)" "${FLOOR_SESSION[@]}"
+SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none measure "floor heartbeat (no Atrium)" "${FLOOR_SESSION[@]}"
 FLOOR_HEARTBEAT=$LAST_RPS
-SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none half_load "floor heartbeat (no Atrium)" -s bench/licensing/session.lua http://127.0.0.1:18602
-LICENSE_KEY=lk_floor_bench_key measure "floor acquire (no Atrium)" -s bench/licensing/acquire.lua http://127.0.0.1:18602
-FLOOR_ACQUIRE=$LAST_RPS
-LICENSE_KEY=lk_floor_bench_key half_load "floor acquire (no Atrium)" -s bench/licensing/acquire.lua http://127.0.0.1:18602
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+LICENSE_KEY=lk_floor_bench_key measure "floor acquire (no Atrium)" "${FLOOR_ACQUIRE[@]}"
+FLOOR_ACQUIRE_RPS=$LAST_RPS
+# The floor and hello-world stay up (idle) for the same-rate runs below; the EXIT trap stops them.
 
 for store in ${STORES:-postgres redis}; do
   env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT=18601 LOG_LEVEL=warn ATRIUM_DATA_DIR="$WORK" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
@@ -116,26 +128,37 @@ for store in ${STORES:-postgres redis}; do
   seed_license http://127.0.0.1:18601 "bench-$store-$DB"
   measure "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
   half_load "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
+  [ "$store" = redis ] && SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none same_rate "$store heartbeat" "${FLOOR_SESSION[@]}"
   measure "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
   half_load "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
+  [ "$store" = redis ] && LICENSE_KEY=lk_floor_bench_key same_rate "$store acquire (new seat)" "${FLOOR_ACQUIRE[@]}"
   METHOD=DELETE PATH_INFO=/api/v1/licenses/release measure "$store release (2k real, then idempotent)" -s bench/licensing/session.lua http://127.0.0.1:18601
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 done
 hello_world last
 log "== ratios to the faster hello-world run ($HELLO_MAX req/s)"
 for result in "${RESULTS[@]}"; do
-  case $result in "hello-world"*) continue ;; esac
+  case $result in "hello-world"* | " "*) continue ;; esac
   log "$(awk -v r="${result#*|}" -v h="$HELLO_MAX" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / h }')"
 done
 # What ADR 0104 holds Atrium to: its rate against the floor of the same route, measured minutes apart. The floors
 # run the Redis seat store's scripts, so the Redis store is the one compared.
-log "== ratios to the floors of this run (heartbeat $FLOOR_HEARTBEAT, acquire $FLOOR_ACQUIRE req/s)"
+log "== ratios to the floors of this run (heartbeat $FLOOR_HEARTBEAT, acquire $FLOOR_ACQUIRE_RPS req/s)"
 for result in "${RESULTS[@]}"; do
   case ${result%|*} in
     "redis heartbeat") floor=$FLOOR_HEARTBEAT ;;
-    "redis acquire (new seat)") floor=$FLOOR_ACQUIRE ;;
+    "redis acquire (new seat)") floor=$FLOOR_ACQUIRE_RPS ;;
     *) continue ;;
   esac
   log "$(awk -v r="${result#*|}" -v f="$floor" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / f }')"
 done
+if [ ${#P99S[@]} -gt 0 ]; then
+  log "== p99 at half load, and at the same offered load: the route's floor (no Atrium) and hello-world"
+  log "$(printf '%-28s %10s %10s %10s %8s' case Atrium floor hello budget)"
+  for row in "${P99S[@]}"; do
+    IFS='|' read -r name atrium floor hello <<<"$row"
+    case $name in *heartbeat*) budget=5ms ;; *) budget=10ms ;; esac
+    log "$(printf '%-28s %10s %10s %10s %8s' "$name" "$atrium" "$floor" "$hello" "$budget")"
+  done
+fi
 log "results: $OUT"
