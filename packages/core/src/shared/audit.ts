@@ -38,28 +38,31 @@ export interface QueuedAudit {
   occurredAtMs: number;
 }
 
-/** Many audit events of one tenant in one insert: what the batched writer calls for hot-path events (ADR 0103). */
+/**
+ * Many audit events of one tenant in one insert, sent as one JSON parameter: what the batched writer calls for
+ * hot-path events (ADR 0103). Nine parameters per row cost the event loop several µs per event in pg's encoding,
+ * in one piece per batch; one native JSON.stringify and a constant statement do not.
+ */
 export async function insertAuditEvents(tx: Tx, tenantId: string, events: QueuedAudit[]): Promise<void> {
   if (events.length === 0) return;
-  const values: unknown[] = [tenantId];
-  const tuples = events.map(({ actor, requestId, event, occurredAtMs }, i) => {
-    values.push(
-      newUuid(),
-      new Date(occurredAtMs).toISOString(),
-      actor.type,
-      actor.id,
-      event.action,
-      event.resourceType,
-      event.resourceId,
-      requestId,
-      event.data ?? {},
-    );
-    const b = i * 9 + 1;
-    return `($1, ${Array.from({ length: 9 }, (_, k) => `$${b + k + 1}`).join(', ')})`;
-  });
-  await tx.query(
-    `insert into audit_logs (tenant_id, id, occurred_at, actor_type, actor_id, action, resource_type, resource_id,
-       request_id, data) values ${tuples.join(', ')}`,
-    values,
-  );
+  const rows = events.map(({ actor, requestId, event, occurredAtMs }) => ({
+    id: newUuid(),
+    at_ms: occurredAtMs,
+    actor_type: actor.type,
+    actor_id: actor.id,
+    action: event.action,
+    resource_type: event.resourceType,
+    resource_id: event.resourceId,
+    request_id: requestId,
+    data: event.data ?? {},
+  }));
+  await tx.query(insertAuditEventsSql, [tenantId, JSON.stringify(rows)]);
 }
+
+const insertAuditEventsSql = `
+  insert into audit_logs (tenant_id, id, occurred_at, actor_type, actor_id, action, resource_type, resource_id,
+                          request_id, data)
+  select $1, r.id, to_timestamp(r.at_ms / 1000), r.actor_type, r.actor_id, r.action, r.resource_type, r.resource_id,
+         r.request_id, r.data
+  from json_to_recordset($2::json) as r(id uuid, at_ms double precision, actor_type text, actor_id text, action text,
+                                        resource_type text, resource_id text, request_id text, data jsonb)`;
