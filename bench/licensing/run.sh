@@ -141,8 +141,9 @@ for result in "${RESULTS[@]}"; do
   case $result in "hello-world"* | " "*) continue ;; esac
   log "$(awk -v r="${result#*|}" -v h="$HELLO_MAX" -v n="${result%|*}" 'BEGIN { printf "%-44s %5.1f %%", n, 100 * r / h }')"
 done
-# What ADR 0104 holds Atrium to: its rate against the floor of the same route, measured minutes apart. The floors
-# run the Redis seat store's scripts, so the Redis store is the one compared.
+# Atrium's rate against the floor of the same route (ADR 0104), the Redis store's, as the floors run its scripts.
+# Measured minutes apart in one pass, this moves a lot on a shared box: the figure ADR 0104 holds Atrium to comes
+# from `ab.sh floor`, which alternates the two in rounds. This one is a hint.
 log "== ratios to the floors of this run (heartbeat $FLOOR_HEARTBEAT, acquire $FLOOR_ACQUIRE_RPS req/s)"
 for result in "${RESULTS[@]}"; do
   case ${result%|*} in
