@@ -54,17 +54,36 @@ describe('insertJournalEntries', () => {
        from license_journal where license_id = $1 order by occurred_at`,
       [licenseId],
     );
-    expect(rows).toEqual(
-      entries.map((entry) => ({
+    const [first, , third] = entries;
+    expect(rows).toEqual([
+      {
         tenant_id: tenantId,
         license_id: licenseId,
-        session_id: entry.sessionId,
-        fingerprint: entry.fingerprint,
-        event: entry.event,
-        occurred_at: new Date(entry.occurredAtMs),
-        metadata: entry.metadata ?? null,
-      })),
-    );
+        session_id: first?.sessionId,
+        fingerprint: 'host-"7"\\a',
+        event: 'acquired',
+        occurred_at: new Date('2026-12-03T14:05:06.789Z'),
+        metadata: { note: awkward, build: 42, ratio: 0.5 },
+      },
+      {
+        tenant_id: tenantId,
+        license_id: licenseId,
+        session_id: null,
+        fingerprint: 'denied-machine',
+        event: 'denied',
+        occurred_at: new Date('2026-12-03T14:05:06.790Z'),
+        metadata: null,
+      },
+      {
+        tenant_id: tenantId,
+        license_id: licenseId,
+        session_id: third?.sessionId,
+        fingerprint: null,
+        event: 'expired',
+        occurred_at: new Date('2026-12-03T14:05:07.788Z'),
+        metadata: null,
+      },
+    ]);
   });
 
   it('writes a batch of 2,000 entries with distinct ids', async () => {
@@ -132,18 +151,30 @@ describe('insertAuditEvents', () => {
        from audit_logs where resource_id = $1 order by occurred_at`,
       [resourceId],
     );
-    expect(rows).toEqual(
-      events.map(({ actor, requestId, occurredAtMs, event }) => ({
+    const userId = events[0]?.actor.id;
+    expect(rows).toEqual([
+      {
         tenant_id: tenantId,
-        occurred_at: new Date(occurredAtMs),
-        actor_type: actor.type,
-        actor_id: actor.id,
-        action: event.action,
-        resource_type: event.resourceType,
-        resource_id: event.resourceId,
-        request_id: requestId,
-        data: event.data ?? {},
-      })),
-    );
+        occurred_at: new Date('2026-12-03T14:05:06.001Z'),
+        actor_type: 'user',
+        actor_id: userId,
+        action: 'license.released',
+        resource_type: 'license',
+        resource_id: resourceId,
+        request_id: 'req-1',
+        data: { note: awkward, nested: { list: [1, 'two', null] } },
+      },
+      {
+        tenant_id: tenantId,
+        occurred_at: new Date('2026-12-03T14:05:06.002Z'),
+        actor_type: 'license',
+        actor_id: null,
+        action: 'license.acquire_denied',
+        resource_type: 'license',
+        resource_id: resourceId,
+        request_id: null,
+        data: {},
+      },
+    ]);
   });
 });
