@@ -18,8 +18,6 @@ ROUNDS=${ROUNDS:-4}
 DURATION=${DURATION:-8s}
 STORE=${STORE:-redis}
 command -v wrk >/dev/null || { echo "ab: wrk is missing (apt-get install -y wrk)"; exit 1; }
-IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
-IMAGE_NODE_FLAGS=$(sed -n 's/^ENTRYPOINT \[\(.*\)\]$/\1/p' deploy/docker/Dockerfile | tr -d '",' | tr ' ' '\n' | grep '^--' | tr '\n' ' ' || true)
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=atrium_bench_ab_$(date +%s)
 DB_URL="${ADMIN_URL%/*}/$DB"
@@ -67,13 +65,8 @@ start() { # tree, port -> pid in STARTED
 }
 # The server process itself (the subshell above execs env, which execs node: same pid).
 if [ "$BASE" = floor ]; then
-  # The floor with the API's Node settings, as run.sh starts it; it seeds its own 2,000 sessions.
-  # shellcheck disable=SC2086 # the flags are words
-  NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=18611 node $IMAGE_NODE_FLAGS bench/licensing/floor.ts >"$WORK/18611.log" 2>&1 &
-  A=$!; PIDS+=("$A")
-  wait_up http://127.0.0.1:18611/
-  printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
-  A_ENV=(SESSIONS_FILE="$WORK/floor-sessions" LICENSE_KEY=$([ "$CASE" = acquire ] && echo lk_floor_bench_key || echo none))
+  start_floor 18611; A=$FLOOR_PID
+  A_ENV=(SESSIONS_FILE="$FLOOR_SESSIONS" LICENSE_KEY="$FLOOR_LICENSE_KEY")
   LABEL_A="floor (no Atrium)"
 else
   start "$WORK/base" 18611; A=$STARTED

@@ -1,4 +1,9 @@
-# Shared by run.sh and ab.sh (sourced; both set WORK). Everything goes to 127.0.0.1.
+# Shared by run.sh and ab.sh (sourced; both set WORK and PIDS). Everything goes to 127.0.0.1.
+
+# The API and the floor run with the container image's Node settings, so what is measured (RSS included) is what
+# a pod would show: its NODE_OPTIONS, and the V8 flags its ENTRYPOINT gives node (those NODE_OPTIONS refuses).
+IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
+IMAGE_NODE_FLAGS=$(sed -n 's/^ENTRYPOINT \[\(.*\)\]$/\1/p' deploy/docker/Dockerfile | tr -d '",' | tr ' ' '\n' | grep '^--' | tr '\n' ' ' || true)
 
 # CPU time (user + system, clock ticks) a process has used so far; 0 when there is no such process.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -19,4 +24,18 @@ seed_license() { # url, name (unique per database: the owner's email and the fin
     echo
   done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.parse(l).session_id)' >"$WORK/sessions"
   export LICENSE_KEY=$key SESSIONS_FILE=$WORK/sessions
+}
+
+# The floor of the machine routes (floor.ts, ADR 0104) on `port`, with the API's Node settings: sets FLOOR_PID and
+# writes FLOOR_SESSIONS, the 2,000 session ids floor.ts seeds (ses_ and the index in 64 digits). The floor takes any
+# license key; acquire.lua needs one of the right shape in the body.
+FLOOR_SESSIONS=$WORK/floor-sessions
+FLOOR_LICENSE_KEY=lk_floor_bench_key
+start_floor() { # port
+  printf 'ses_%064d\n' $(seq 0 1999) >"$FLOOR_SESSIONS"
+  # shellcheck disable=SC2086 # the flags are words
+  NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=$1 node $IMAGE_NODE_FLAGS bench/licensing/floor.ts >"$WORK/floor-$1.log" 2>&1 &
+  FLOOR_PID=$!
+  PIDS+=("$FLOOR_PID")
+  wait_up "http://127.0.0.1:$1/"
 }

@@ -11,10 +11,6 @@ if ! command -v wrk >/dev/null; then
 fi
 DURATION=${DURATION:-10s}
 # STORES=postgres (or redis) runs one seat store only (Default: both).
-# The API runs with the container image's Node flags, so the RSS measured here is what a pod would show.
-IMAGE_NODE_OPTIONS=$(sed -n 's/^ENV NODE_OPTIONS="\(.*\)"$/\1/p' deploy/docker/Dockerfile)
-# ...and with the V8 flags its ENTRYPOINT gives node (those NODE_OPTIONS refuses).
-IMAGE_NODE_FLAGS=$(sed -n 's/^ENTRYPOINT \[\(.*\)\]$/\1/p' deploy/docker/Dockerfile | tr -d '",' | tr ' ' '\n' | grep '^--' | tr '\n' ' ' || true)
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=atrium_bench_$(date +%s)
 DB_URL="${ADMIN_URL%/*}/$DB"
@@ -102,18 +98,14 @@ hello_world first
 
 # The floors of the machine routes on this stack (floor.ts, ADR 0104): Fastify with the same body and response
 # schemas and nothing of Atrium; then the seat store's script through ioredis; then also an Ed25519 token.
-printf 'ses_%064d\n' $(seq 0 1999) >"$WORK/floor-sessions"
-# The floor runs with the API's Node settings (its 8 MB young generation, its heap growth): the same runtime, without Atrium.
-# shellcheck disable=SC2086 # the flags are words
-NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=18602 node $IMAGE_NODE_FLAGS bench/licensing/floor.ts & FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+start_floor 18602
 SERVER_PID=$FLOOR_PID
-wait_up http://127.0.0.1:18602/
 FLOOR_SESSION=(-s bench/licensing/session.lua http://127.0.0.1:18602)
 FLOOR_ACQUIRE=(-s bench/licensing/acquire.lua http://127.0.0.1:18602)
-SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none PATH_INFO=/bench/post measure "floor POST (body, no Redis)" "${FLOOR_SESSION[@]}"
-SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none measure "floor heartbeat (no Atrium)" "${FLOOR_SESSION[@]}"
+SESSIONS_FILE=$FLOOR_SESSIONS LICENSE_KEY=$FLOOR_LICENSE_KEY PATH_INFO=/bench/post measure "floor POST (body, no Redis)" "${FLOOR_SESSION[@]}"
+SESSIONS_FILE=$FLOOR_SESSIONS LICENSE_KEY=$FLOOR_LICENSE_KEY measure "floor heartbeat (no Atrium)" "${FLOOR_SESSION[@]}"
 FLOOR_HEARTBEAT=$LAST_RPS
-LICENSE_KEY=lk_floor_bench_key measure "floor acquire (no Atrium)" "${FLOOR_ACQUIRE[@]}"
+LICENSE_KEY=$FLOOR_LICENSE_KEY measure "floor acquire (no Atrium)" "${FLOOR_ACQUIRE[@]}"
 FLOOR_ACQUIRE_RPS=$LAST_RPS
 # The floor and hello-world stay up (idle) for the same-rate runs below; the EXIT trap stops them.
 
@@ -128,10 +120,10 @@ for store in ${STORES:-postgres redis}; do
   seed_license http://127.0.0.1:18601 "bench-$store-$DB"
   measure "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
   half_load "$store heartbeat" -s bench/licensing/session.lua http://127.0.0.1:18601
-  [ "$store" = redis ] && SESSIONS_FILE=$WORK/floor-sessions LICENSE_KEY=none same_rate "$store heartbeat" "${FLOOR_SESSION[@]}"
+  [ "$store" = redis ] && SESSIONS_FILE=$FLOOR_SESSIONS LICENSE_KEY=$FLOOR_LICENSE_KEY same_rate "$store heartbeat" "${FLOOR_SESSION[@]}"
   measure "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
   half_load "$store acquire (new seat)" -s bench/licensing/acquire.lua http://127.0.0.1:18601
-  [ "$store" = redis ] && LICENSE_KEY=lk_floor_bench_key same_rate "$store acquire (new seat)" "${FLOOR_ACQUIRE[@]}"
+  [ "$store" = redis ] && LICENSE_KEY=$FLOOR_LICENSE_KEY same_rate "$store acquire (new seat)" "${FLOOR_ACQUIRE[@]}"
   METHOD=DELETE PATH_INFO=/api/v1/licenses/release measure "$store release (2k real, then idempotent)" -s bench/licensing/session.lua http://127.0.0.1:18601
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 done

@@ -16,9 +16,9 @@ export interface JournalEntry {
 
 /**
  * Any number of entries of one tenant in one insert, sent as one JSON parameter. A multi-row VALUES list with
- * seven parameters per row cost the event loop about 8 µs per entry (building the statement, then pg encoding
- * each parameter): 4 ms in one piece for a batch of 500, which showed in the acquire's p99 at half load. One
- * JSON.stringify is native and the statement text never changes.
+ * seven parameters per row held the event loop 5–6.5 µs per entry (building the statement, then pg encoding each
+ * parameter): 2.5–3.3 ms in one piece for a batch of 500, the largest Atrium-only stall in a profile of acquires at
+ * half load. As one native JSON.stringify and a constant statement it is 2.3–2.7 µs per entry (bench/README.md).
  */
 export async function insertJournalEntries(tx: Tx, tenantId: string, entries: JournalEntry[]) {
   if (entries.length === 0) return;
