@@ -15,6 +15,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
@@ -47,6 +48,7 @@ import { projectRoutes } from './routes/projects.routes.ts';
 import type { App } from './routes/shared.ts';
 import { wellKnownRoutes } from './routes/well-known.routes.ts';
 import { workspaceRoutes } from './routes/workspaces.routes.ts';
+import { installTracing } from './tracing.ts';
 
 export interface AppDeps {
   /** Runtime-role pool (never the owner: row-level security must apply). */
@@ -59,6 +61,8 @@ export interface AppDeps {
   redis?: Redis | null;
   /** Overrides the root key holder named by the config (tests inject KMS-shaped ones). */
   rootSigner?: RootSigner;
+  /** Makes a span of every request (startTracing); null or absent: no tracing hooks at all. */
+  tracer?: Tracer | null;
 }
 
 export interface RegisteredRoute {
@@ -113,6 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     ajv: { customOptions: { strict: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (deps.tracer) installTracing(app, deps.tracer);
   app.decorate('atriumRoutes', []);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {

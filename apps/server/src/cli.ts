@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { fromPublicId } from '@atrium/contracts';
 import { AtriumError, type ReconcileScope } from '@atrium/core';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { type FlowLimitsChange, flowLimits } from './flow-limits.ts';
 import { reconcileSeats } from './licensing.ts';
-import { createLogger, onShutdownSignal, openDatabase, runMigrations, startApi } from './runtime.ts';
+import { createLogger, type Logger, onShutdownSignal, openDatabase, runMigrations, startApi } from './runtime.ts';
+import { startTracing } from './tracing.ts';
 import { runWorkerProcess, startFlowWorker } from './worker.ts';
 
 const usage = `Usage: atrium <command>
@@ -22,6 +23,13 @@ const usage = `Usage: atrium <command>
 
 Configuration comes from the environment; see README.md.`;
 
+/** The API's OpenTelemetry tracing, when the OTEL_* variables ask for it; shut down last, to send its last spans. */
+function startTracingIfConfigured(config: Config, log: Logger) {
+  if (!config.tracing) return null;
+  log.info({ endpoint: config.tracing.endpoint, sampler: config.tracing.sampler }, 'exporting traces over OTLP');
+  return startTracing(config.tracing);
+}
+
 /** A mistake in the command line: the message says what to fix; exit code 2. */
 class UsageError extends Error {}
 
@@ -33,7 +41,8 @@ async function main(command: string | undefined) {
       const database = await openDatabase(config, log, true);
       if (database.ownerUrl) await runMigrations(database.ownerUrl, database.appPassword, log);
       const withSecret = { ...config, secretKey: config.secretKey ?? database.secretKey };
-      const server = await startApi(withSecret, database.appUrl, log);
+      const tracing = startTracingIfConfigured(config, log);
+      const server = await startApi(withSecret, database.appUrl, log, tracing?.tracer);
       const flows = await startFlowWorker(withSecret, {
         pool: server.pool,
         appUrl: database.appUrl,
@@ -45,15 +54,20 @@ async function main(command: string | undefined) {
       onShutdownSignal(log, config.shutdownTimeoutMs + config.workerDrainMs, async () => {
         await flows.stop(config.workerDrainMs);
         await server.close();
+        await tracing?.shutdown();
         await database.stop();
       });
       return;
     }
     case 'serve': {
       const database = await openDatabase(config, log, false);
-      const server = await startApi(config, database.appUrl, log);
+      const tracing = startTracingIfConfigured(config, log);
+      const server = await startApi(config, database.appUrl, log, tracing?.tracer);
       announce(config.publicUrl);
-      onShutdownSignal(log, config.shutdownTimeoutMs, () => server.close());
+      onShutdownSignal(log, config.shutdownTimeoutMs, async () => {
+        await server.close();
+        await tracing?.shutdown();
+      });
       return;
     }
     case 'worker': {

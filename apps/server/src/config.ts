@@ -105,7 +105,38 @@ export interface Config {
   auditWebhookSecret: string | null;
   /** Finished flow runs are deleted after this many days (ATRIUM_FLOW_RETENTION_DAYS, Default: 30). */
   flowRetentionDays: number;
+  /**
+   * OpenTelemetry traces, exported over OTLP/HTTP with JSON, from the standard OTEL_* variables: on when
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (and neither OTEL_SDK_DISABLED=true
+   * nor OTEL_TRACES_EXPORTER=none). Null: no tracing, and nothing of it on any request path.
+   */
+  tracing: TracingConfig | null;
 }
+
+export interface TracingConfig {
+  /** Where spans are posted: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+  endpoint: string;
+  /** Sent with every export, e.g. a collector's API key (OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TRACES_HEADERS). */
+  headers: Record<string, string>;
+  /** service.name of the resource (OTEL_SERVICE_NAME, Default: atrium). */
+  serviceName: string;
+  /** More resource attributes, e.g. k8s.pod.name (OTEL_RESOURCE_ATTRIBUTES: key=value,key=value). */
+  resourceAttributes: Record<string, string>;
+  /** Which traces are kept (OTEL_TRACES_SAMPLER, Default: parentbased_always_on). */
+  sampler: TraceSampler;
+  /** Share of traces kept by the traceidratio samplers, 0 to 1 (OTEL_TRACES_SAMPLER_ARG, Default: 1). */
+  samplerRatio: number;
+}
+
+export const traceSamplers = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type TraceSampler = (typeof traceSamplers)[number];
 
 export interface RateLimitConfig {
   /** Unauthenticated requests per client IP per minute (ATRIUM_RATE_LIMIT_IP_PER_MINUTE, Default: 100). */
@@ -178,7 +209,58 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mailFrom: env.ATRIUM_MAIL_FROM || 'Atrium <no-reply@localhost>',
     ...auditWebhook(env),
     flowRetentionDays: integer(env, 'ATRIUM_FLOW_RETENTION_DAYS', 30, 1, 3650),
+    tracing: tracing(env),
   };
+}
+
+/** The OpenTelemetry SDK's own variables (opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables). */
+function tracing(env: Env): TracingConfig | null {
+  const exporter = oneOf(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'none'], 'otlp');
+  const signalEndpoint = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const baseEndpoint = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (env.OTEL_SDK_DISABLED === 'true' || exporter === 'none' || !(signalEndpoint || baseEndpoint)) return null;
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    const protocol = env[name];
+    if (protocol && protocol !== 'http/json') {
+      throw new ConfigError(
+        `${name}: Atrium exports traces as OTLP over HTTP with JSON; set http/json, got "${protocol}"`,
+      );
+    }
+  }
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG;
+  const samplerRatio = ratio === undefined || ratio === '' ? 1 : Number(ratio);
+  if (!(samplerRatio >= 0 && samplerRatio <= 1)) {
+    throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got "${ratio}"`);
+  }
+  return {
+    endpoint: signalEndpoint ?? `${(baseEndpoint as string).replace(/\/+$/, '')}/v1/traces`,
+    headers: {
+      ...keyValues(env, 'OTEL_EXPORTER_OTLP_HEADERS'),
+      ...keyValues(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+    },
+    serviceName: env.OTEL_SERVICE_NAME || 'atrium',
+    resourceAttributes: keyValues(env, 'OTEL_RESOURCE_ATTRIBUTES'),
+    sampler: oneOf(env, 'OTEL_TRACES_SAMPLER', traceSamplers, 'parentbased_always_on'),
+    samplerRatio,
+  };
+}
+
+/** `key=value,key=value` with percent-encoded values, the W3C Baggage form the OTEL_* variables use. */
+function keyValues(env: Env, name: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of list(env, name)) {
+    const at = pair.indexOf('=');
+    const key = pair.slice(0, at).trim();
+    let value: string;
+    try {
+      value = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      value = '';
+    }
+    if (at <= 0 || !value) throw new ConfigError(`${name} must be key=value pairs separated by commas, got "${pair}"`);
+    result[key] = value;
+  }
+  return result;
 }
 
 function auditWebhook(env: Env) {

@@ -1,17 +1,24 @@
 import { createPool, loadMigrations, migrate, type Pool, withCredentials } from '@atrium/db';
+import type { Tracer } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './plugins/metrics.ts';
 import type { App } from './routes/shared.ts';
+import { activeTraceIds } from './tracing.ts';
 
 export type Logger = pino.Logger;
 
 const shutdownSignals = ['SIGINT', 'SIGTERM'] as const;
 
+/** pino JSON lines; with tracing on, a line written inside a span carries its trace_id and span_id. */
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: { service: 'atrium' } });
+  return pino({
+    level: config.logLevel,
+    base: { service: 'atrium' },
+    ...(config.tracing ? { mixin: activeTraceIds } : {}),
+  });
 }
 
 interface Database {
@@ -62,11 +69,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startApi(config: Config, appUrl: string, log: Logger): Promise<RunningServer> {
+export async function startApi(
+  config: Config,
+  appUrl: string,
+  log: Logger,
+  tracer: Tracer | null = null,
+): Promise<RunningServer> {
   const pool = createPool({
     connectionString: appUrl,
     max: config.databasePoolMax,
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
+    tracer,
   });
   const expectedMigration = (await loadMigrations()).length;
   const metrics = new Metrics();
@@ -79,7 +92,7 @@ export async function startApi(config: Config, appUrl: string, log: Logger): Pro
       })
     : null;
   redis?.on('error', (err) => log.warn({ err }, 'redis error'));
-  const app = await buildApp(config, { pool, expectedMigration, logger: log, redis, metrics });
+  const app = await buildApp(config, { pool, expectedMigration, logger: log, redis, metrics, tracer });
   await app.listen({ host: config.host, port: config.port });
   return {
     app,

@@ -1,4 +1,6 @@
+import type { Tracer } from '@opentelemetry/api';
 import pg from 'pg';
+import { tracedClient } from './tracing.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -14,6 +16,8 @@ export interface PoolOptions {
   /** Statement timeout set on every connection (Default: 30000 ms). */
   statementTimeoutMs?: number;
   onError?: (err: Error) => void;
+  /** Makes a span of every statement (OpenTelemetry, tracing.ts). Absent: plain pg clients, nothing traced. */
+  tracer?: Tracer | null;
 }
 
 export function createPool(options: PoolOptions): Pool {
@@ -24,6 +28,7 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     idleTimeoutMillis: 30_000,
+    ...(options.tracer ? { Client: tracedClient(options.tracer, options.connectionString) } : {}),
   });
   // An idle client can fail when the server restarts; without a listener that error would crash the process.
   pool.on('error', (err) => options.onError?.(err));
