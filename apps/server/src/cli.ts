@@ -23,7 +23,7 @@ const usage = `Usage: atrium <command>
 
 Configuration comes from the environment; see README.md.`;
 
-/** The API's OpenTelemetry tracing, when the OTEL_* variables ask for it; shut down last, to send its last spans. */
+/** OpenTelemetry tracing of a long-running command, when the OTEL_* variables ask for it; shut down last, to send its last spans. */
 function startTracingIfConfigured(config: Config, log: Logger) {
   if (!config.tracing) return null;
   log.info({ endpoint: config.tracing.endpoint, sampler: config.tracing.sampler }, 'exporting traces over OTLP');
@@ -49,6 +49,7 @@ async function main(command: string | undefined) {
         log,
         metrics: server.metrics,
         licensing: server.app.licensing,
+        tracer: tracing?.tracer ?? null,
       });
       announce(config.publicUrl);
       onShutdownSignal(log, config.shutdownTimeoutMs + config.workerDrainMs, async () => {
@@ -72,8 +73,12 @@ async function main(command: string | undefined) {
     }
     case 'worker': {
       const database = await openDatabase(config, log, false);
-      const worker = await runWorkerProcess(config, database.appUrl, log);
-      onShutdownSignal(log, config.workerDrainMs + 5000, () => worker.close());
+      const tracing = startTracingIfConfigured(config, log);
+      const worker = await runWorkerProcess(config, database.appUrl, log, tracing?.tracer);
+      onShutdownSignal(log, config.workerDrainMs + 5000, async () => {
+        await worker.close();
+        await tracing?.shutdown();
+      });
       return;
     }
     case 'migrate': {

@@ -16,6 +16,7 @@ import {
   smtpMailer,
 } from '@atrium/core';
 import { appliedVersion, createPool, loadMigrations, type Pool } from '@atrium/db';
+import type { Tracer } from '@opentelemetry/api';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
@@ -32,6 +33,8 @@ export interface WorkerDeps {
   flows?: Array<FlowDefinition<never>>;
   /** Licensing, when this process has it: the `licensing.sweep` flow then runs every minute per organization. */
   licensing?: Licensing;
+  /** Spans of each attempt and its steps (startTracing); absent: no tracing. */
+  tracer?: Tracer | null;
 }
 
 export function createMailer(config: Config, log: Logger): Mailer {
@@ -92,6 +95,7 @@ export async function startFlowWorker(config: Config, deps: WorkerDeps) {
     tenantConcurrency: config.flowTenantConcurrency,
     leaseMs: config.flowLeaseMs,
     log,
+    tracer: deps.tracer ?? null,
     observer: {
       runFinished: (flow, status) => runs.inc({ flow, status }),
       stepFinished: (flow, seconds) => steps.observe({ flow }, seconds),
@@ -122,17 +126,18 @@ export async function refreshFlowGauges(metrics: Metrics, pool: Pool, backend: s
 }
 
 /** `atrium worker`: workers only, with /health, /ready and /metrics on WORKER_PORT. */
-export async function runWorkerProcess(config: Config, appUrl: string, log: Logger) {
+export async function runWorkerProcess(config: Config, appUrl: string, log: Logger, tracer: Tracer | null = null) {
   const pool = createPool({
     connectionString: appUrl,
     max: config.databasePoolMax,
     onError: (err) => log.warn({ err }, 'idle database connection failed'),
+    tracer,
   });
   const metrics = new Metrics();
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : null;
   redis?.on('error', (err) => log.warn({ err }, 'redis error'));
   const licensing = await buildLicensing(config, { pool, redis, metrics, log });
-  const flows = await startFlowWorker(config, { pool, appUrl, log, metrics, licensing });
+  const flows = await startFlowWorker(config, { pool, appUrl, log, metrics, licensing, tracer });
   const expectedMigration = (await loadMigrations()).length;
   const http = Fastify({ loggerInstance: log });
   http.get('/health', async () => ({ status: 'ok' }));

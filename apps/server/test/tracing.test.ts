@@ -66,6 +66,7 @@ const attribute = (span: { attributes: OtlpAttribute[] }, key: string) => {
 
 const SERVER = 2;
 const CLIENT = 3;
+const CONSUMER = 5;
 const ERROR = 2;
 
 describe('tracing configuration (the OpenTelemetry SDK variables)', () => {
@@ -131,7 +132,7 @@ describe('tracing configuration (the OpenTelemetry SDK variables)', () => {
   });
 });
 
-describe('atrium serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
   let db: TestDatabase;
   let receiver: Receiver;
   beforeAll(async () => {
@@ -143,7 +144,7 @@ describe('atrium serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     await db.drop();
   });
 
-  it('exports a server span per request, its statements as children, and puts the ids in the log lines', async () => {
+  it('export a span per request and per flow attempt, their SQL statements as children, and put the ids in the log lines', async () => {
     const port = String(await freePort());
     const serve = runCli(['serve'], {
       DATABASE_URL: db.ownerUrl,
@@ -269,5 +270,33 @@ describe('atrium serve with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
       (line) => line.msg === 'request completed' && line.request_id === attribute(register, 'atrium.request_id'),
     );
     expect(completed).toMatchObject({ trace_id: traceId, span_id: register.spanId });
-  }, 60_000);
+
+    // The welcome email the sign-up enqueued, run by `atrium worker`: the attempt's span, its step, their SQL.
+    const worker = runCli(['worker'], {
+      DATABASE_URL: db.ownerUrl,
+      WORKER_PORT: String(await freePort()),
+      ATRIUM_SECRET_KEY: testSecretKey,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
+    const deadline = Date.now() + 30_000;
+    const status = async () =>
+      (await db.owner.query("select status from flow_runs where flow_id = 'email.welcome'")).rows[0]?.status;
+    while ((await status()) !== 'succeeded' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await status()).toBe('succeeded');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exit()).toBe(0);
+    const all = receiver.exports.flatMap((sent) =>
+      sent.body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+    );
+    const run = all.find((span) => span.name === 'run email.welcome') as OtlpSpan;
+    expect(run).toMatchObject({ kind: CONSUMER });
+    expect(run.parentSpanId ?? '').toBe('');
+    expect(attribute(run, 'atrium.tenant_id')).toBe(tenantId);
+    expect(attribute(run, 'atrium.flow.outcome')).toBe('succeeded');
+    expect(attribute(run, 'atrium.flow.attempt')).toBe(1);
+    const step = all.find((span) => span.parentSpanId === run.spanId && span.name === 'step send') as OtlpSpan;
+    expect(step.traceId).toBe(run.traceId);
+    const stepStatements = all.filter((span) => span.parentSpanId === step.spanId).map((span) => span.name);
+    expect(stepStatements).toEqual(expect.arrayContaining(['BEGIN', 'INSERT', 'COMMIT']));
+  }, 90_000);
 });

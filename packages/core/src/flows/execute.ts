@@ -1,4 +1,5 @@
 import { type Pool, type Tx, withTenant } from '@atrium/db';
+import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { type StartedRun, saveStep } from './attempts.repository.ts';
 import { type FlowContext, type FlowDefinition, NonRetryableError } from './definition.ts';
 import type { Claim } from './queue.repository.ts';
@@ -19,6 +20,8 @@ export type Outcome =
 interface ExecuteDeps {
   pool: Pool;
   observer: FlowObserver;
+  /** Makes a span of each step that runs (a memoized step replays without one); absent: no tracing. */
+  tracer?: Tracer | null;
 }
 
 /** Runs one attempt to its outcome; never throws. */
@@ -95,24 +98,44 @@ function createContext(control: RunControl, deps: ExecuteDeps): FlowContext {
     async step(name, work) {
       if (memo.has(name)) return memo.get(name) as never;
       signal.throwIfAborted();
-      const started = performance.now();
-      const result = await untilAborted(
-        work(signal, { idempotencyKey: `${run.runId}:${name}`, attempt: run.attempt }),
-        signal,
-      );
-      return remember(name, started, result);
+      return inSpan(deps.tracer, name, async () => {
+        const started = performance.now();
+        const result = await untilAborted(
+          work(signal, { idempotencyKey: `${run.runId}:${name}`, attempt: run.attempt }),
+          signal,
+        );
+        return remember(name, started, result);
+      });
     },
     async transactionalStep(name, work) {
       if (memo.has(name)) return memo.get(name) as never;
       signal.throwIfAborted();
-      const started = performance.now();
-      return tenantTx(async (tx) => {
-        const result = await untilAborted(work(tx, signal), signal);
-        signal.throwIfAborted();
-        return remember(name, started, result, tx);
+      return inSpan(deps.tracer, name, () => {
+        const started = performance.now();
+        return tenantTx(async (tx) => {
+          const result = await untilAborted(work(tx, signal), signal);
+          signal.throwIfAborted();
+          return remember(name, started, result, tx);
+        });
       });
     },
   };
+}
+
+/** `work` inside a span `step <name>`, the active one while it runs, marked failed when it throws. */
+function inSpan<T>(tracer: Tracer | null | undefined, name: string, work: () => Promise<T>): Promise<T> {
+  if (!tracer) return work();
+  return tracer.startActiveSpan(`step ${name}`, { attributes: { 'atrium.flow.step': name } }, async (span) => {
+    try {
+      return await work();
+    } catch (err) {
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** The work's result, or the signal's reason as soon as it fires (work that ignores the signal is left behind). */

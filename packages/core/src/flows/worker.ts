@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Pool, withTenant } from '@atrium/db';
+import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { Started, StartedRun } from './attempts.repository.ts';
 import { CompletionBatcher, type Logger, persist, silentLogger } from './completions.ts';
 import type { FlowRegistry } from './definition.ts';
@@ -29,6 +30,11 @@ export interface FlowWorkerOptions {
   workerId?: string;
   log?: Logger;
   observer?: FlowObserver;
+  /**
+   * Makes a CONSUMER span of each attempt (`run <flow>`, a trace of its own), with its steps and their SQL
+   * statements as children. Absent: no tracing.
+   */
+  tracer?: Tracer | null;
 }
 
 /**
@@ -37,7 +43,10 @@ export interface FlowWorkerOptions {
  */
 export class FlowWorker {
   readonly workerId: string;
-  private readonly options: Required<Omit<FlowWorkerOptions, 'observer' | 'workerId'>> & { observer: FlowObserver };
+  private readonly options: Required<Omit<FlowWorkerOptions, 'observer' | 'workerId' | 'tracer'>> & {
+    observer: FlowObserver;
+    tracer: Tracer | null;
+  };
   /** Runs this worker holds the lease of: executing, or recording their outcome. */
   private readonly active = new Map<string, RunControl>();
   /** Runs whose code returned and whose outcome is being written: a drain never hands these back. */
@@ -63,6 +72,7 @@ export class FlowWorker {
       log: silentLogger,
       ...options,
       observer: options.observer ?? {},
+      tracer: options.tracer ?? null,
     };
     this.completions = new CompletionBatcher(options.pool);
   }
@@ -166,10 +176,23 @@ export class FlowWorker {
       this.slotWaiter = null;
     };
     const definition = this.options.registry.get(run.flowId);
-    executeRun(control, definition, {
-      pool: this.options.pool,
-      observer: this.options.observer,
-    })
+    const { pool, observer, tracer } = this.options;
+    const execute = () => executeRun(control, definition, { pool, observer, tracer });
+    const span = tracer?.startSpan(`run ${run.flowId}`, {
+      kind: SpanKind.CONSUMER,
+      root: true,
+      attributes: {
+        'atrium.tenant_id': claim.tenantId,
+        'atrium.flow.id': run.flowId,
+        'atrium.flow.run_id': run.runId,
+        'atrium.flow.attempt': run.attempt,
+        'atrium.flow.backend': this.options.queue.name,
+      },
+    });
+    const attempt = span
+      ? context.with(trace.setSpan(ROOT_CONTEXT, span), execute).then((outcome) => endRunSpan(span, outcome))
+      : execute();
+    attempt
       .then((outcome) => {
         this.recording.add(run.runId);
         slotFree();
@@ -248,4 +271,16 @@ export class FlowWorker {
       waiters.add(done);
     });
   }
+}
+
+/** The attempt's span ends with its outcome: a failure is an error with its reason; an abandoned run is not. */
+function endRunSpan(span: Span, outcome: Outcome): Outcome {
+  span.setAttribute('atrium.flow.outcome', outcome.kind);
+  if (outcome.kind === 'failed') {
+    const message = (outcome.error as { message?: unknown } | null)?.message;
+    span.setAttribute('error.type', outcome.reason?.kind ?? 'error');
+    span.setStatus({ code: SpanStatusCode.ERROR, message: typeof message === 'string' ? message : 'the run failed' });
+  }
+  span.end();
+  return outcome;
 }
