@@ -2,11 +2,13 @@
 # Interleaved A/B of one licensing route: the work tree against a git revision (Default: HEAD), two API servers
 # on the same database and Redis, measured in turns so that both see the same machine. With `floor` instead of a
 # revision, side A is the route's floor (floor.ts: the same route with nothing of Atrium, ADR 0104), and the last
-# line gives Atrium's share of it: the figure ADR 0104 holds the Redis store to. On a shared 2-core box
+# line gives Atrium's share of it: the figure ADR 0104 holds the Redis store to. With `tracing`, both sides are
+# the work tree and side B exports OpenTelemetry traces to a local OTLP sink (otlp-sink.ts; TRACE_SAMPLER and
+# TRACE_RATIO set its sampler, Default: always_on): the difference is what tracing costs. On a shared 2-core box
 # req/s moves by a third from one minute to the next; server CPU time per request (from /proc) moves far less,
 # and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
 #
-#   bench/licensing/ab.sh [base-rev|floor]    CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4, DURATION=8s,
+#   bench/licensing/ab.sh [base-rev|floor|tracing]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4, DURATION=8s,
 #                                             STORE=redis|postgres (redis)
 # Everything goes to 127.0.0.1; every wrk run is bounded by DURATION. Needs what run.sh needs.
 set -euo pipefail
@@ -36,7 +38,7 @@ trap cleanup EXIT
 
 if [ "$BASE" = floor ]; then
   [ "$STORE" = redis ] && [ "$CASE" != release ] || { echo "ab: the floor has heartbeat and acquire, on Redis"; exit 2; }
-else
+elif [ "$BASE" != tracing ]; then
   # The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
   # packages (@atrium/*), which must be the base's own.
   git worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
@@ -50,12 +52,13 @@ fi
 psql "$ADMIN_URL" -qc "create database $DB"
 DATABASE_URL=$DB_URL node apps/server/src/cli.ts migrate >/dev/null
 
-start() { # tree, port -> pid in STARTED
+start() { # tree, port, extra VAR=value... -> pid in STARTED
   local env=(NODE_OPTIONS="$IMAGE_NODE_OPTIONS" DATABASE_URL="$DB_URL" PORT="$2" LOG_LEVEL=warn
     ATRIUM_DATA_DIR="$WORK/data-$2" ATRIUM_SECRET_KEY=bench-secret-key-0123456789abcdefghijkl
     ATRIUM_RATE_LIMIT_TENANT_PER_MINUTE=100000000 ATRIUM_RATE_LIMIT_IP_PER_MINUTE=10000000
     ATRIUM_REDIS_KEY_PREFIX="bench:$DB:")
   [ "$STORE" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)
+  env+=("${@:3}")
   mkdir -p "$WORK/data-$2"
   # shellcheck disable=SC2086 # the flags are words
   (cd "$1" && exec env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$2.log" 2>&1) &
@@ -68,11 +71,18 @@ if [ "$BASE" = floor ]; then
   start_floor 18611; A=$FLOOR_PID
   A_ENV=(SESSIONS_FILE="$FLOOR_SESSIONS" LICENSE_KEY="$FLOOR_LICENSE_KEY")
   LABEL_A="floor (no Atrium)"
+elif [ "$BASE" = tracing ]; then
+  PORT=18613 node bench/licensing/otlp-sink.ts >"$WORK/sink.log" 2>&1 &
+  PIDS+=("$!")
+  start "$PWD" 18611; A=$STARTED
+  LABEL_A="work tree, no tracing"
+  TRACING_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18613 OTEL_TRACES_SAMPLER="${TRACE_SAMPLER:-always_on}"
+    OTEL_TRACES_SAMPLER_ARG="${TRACE_RATIO:-1}")
 else
   start "$WORK/base" 18611; A=$STARTED
   LABEL_A=$(git rev-parse --short "$BASE")
 fi
-start "$PWD" 18612; B=$STARTED
+start "$PWD" 18612 "${TRACING_ENV[@]}"; B=$STARTED
 
 seed_license http://127.0.0.1:18612 "ab-$DB"
 B_ENV=(SESSIONS_FILE="$SESSIONS_FILE" LICENSE_KEY="$LICENSE_KEY")
@@ -95,7 +105,7 @@ round() { # label, pid, port
     -v rss="$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$2/status")" \
     'BEGIN { printf "%s %.1f %s %s\n", l, (b - a) / hz * 1e6 / n, rps, rss }' | tee -a "$WORK/rounds"
 }
-echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree; $ROUNDS rounds of wrk -t1 -c50 -d$DURATION"
+echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}; $ROUNDS rounds of wrk -t1 -c50 -d$DURATION"
 echo "side  server-us/req  req/s  rss-MB"
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then round A "$A" 18611; round B "$B" 18612; else round B "$B" 18612; round A "$A" 18611; fi
@@ -114,4 +124,8 @@ if [ "$BASE" = floor ]; then
     printf "Atrium share of the floor: median %.1f %% (rounds: %.1f-%.1f %%); ADR 0104 bound %d %%: %s\n", share, 100 * r[1], 100 * r[n], bound, (share >= bound ? "met" : "MISSED")
     exit (share >= bound ? 0 : 3)
   }' "$WORK/rounds"
+fi
+if [ "$BASE" = tracing ]; then
+  sleep 2 # the last batch of spans (the exporter sends every second)
+  echo "OTLP sink received: $(curl -s http://127.0.0.1:18613/count)"
 fi

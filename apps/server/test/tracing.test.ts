@@ -294,6 +294,8 @@ describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () =
     expect(attribute(run, 'atrium.tenant_id')).toBe(tenantId);
     expect(attribute(run, 'atrium.flow.outcome')).toBe('succeeded');
     expect(attribute(run, 'atrium.flow.attempt')).toBe(1);
+    const runId = (await db.owner.query("select id from flow_runs where flow_id = 'email.welcome'")).rows[0]?.id;
+    expect(attribute(run, 'atrium.flow.run_id')).toBe(`frn_${String(runId).replaceAll('-', '')}`);
     const step = all.find((span) => span.parentSpanId === run.spanId && span.name === 'step send') as OtlpSpan;
     expect(step.traceId).toBe(run.traceId);
     const stepStatements = all.filter((span) => span.parentSpanId === step.spanId).map((span) => span.name);

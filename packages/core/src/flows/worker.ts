@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { toPublicId } from '@atrium/contracts';
 import { type Pool, withTenant } from '@atrium/db';
 import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { Started, StartedRun } from './attempts.repository.ts';
@@ -184,7 +185,7 @@ export class FlowWorker {
       attributes: {
         'atrium.tenant_id': claim.tenantId,
         'atrium.flow.id': run.flowId,
-        'atrium.flow.run_id': run.runId,
+        'atrium.flow.run_id': toPublicId('flowRun', run.runId),
         'atrium.flow.attempt': run.attempt,
         'atrium.flow.backend': this.options.queue.name,
       },
