@@ -27,7 +27,7 @@ Configuration comes from the environment; see README.md.`;
 function startTracingIfConfigured(config: Config, log: Logger) {
   if (!config.tracing) return null;
   log.info({ endpoint: config.tracing.endpoint, sampler: config.tracing.sampler }, 'exporting traces over OTLP');
-  return startTracing(config.tracing);
+  return startTracing(config.tracing, log);
 }
 
 /** A mistake in the command line: the message says what to fix; exit code 2. */

@@ -1,7 +1,10 @@
 import {
   type Context,
   context,
+  DiagLogLevel,
+  diag,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -43,6 +46,8 @@ export interface Tracing {
 }
 
 const serviceVersion = '0.1.0';
+/** How long shutdown waits for the last spans to be sent: a collector that is down must not hold the exit up. */
+const flushTimeoutMs = 3000;
 
 /**
  * Starts OpenTelemetry tracing for this process (ADR 0009): spans are batched and posted to the OTLP/HTTP endpoint
@@ -50,7 +55,7 @@ const serviceVersion = '0.1.0';
  * `baggage` are read from incoming requests. These are process-wide registrations by OpenTelemetry's design, so
  * there is one Tracing per process, made by the CLI; shutdown flushes and unregisters them.
  */
-export function startTracing(config: TracingConfig): Tracing {
+export function startTracing(config: TracingConfig, log: { warn(fields: object, message: string): void }): Tracing {
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       ...config.resourceAttributes,
@@ -60,7 +65,7 @@ export function startTracing(config: TracingConfig): Tracing {
     sampler: samplerOf(config),
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: config.endpoint, headers: config.headers }),
+        exporter: new OTLPTraceExporter({ url: config.endpoint, headers: config.headers, timeoutMillis: 5000 }),
         // Spans beyond the queue are dropped, never buffered without bound: tracing must not cost the API memory.
         maxQueueSize: 8192,
         maxExportBatchSize: 512,
@@ -68,6 +73,7 @@ export function startTracing(config: TracingConfig): Tracing {
       }),
     ],
   });
+  diag.setLogger(diagnostics(log), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
@@ -76,12 +82,47 @@ export function startTracing(config: TracingConfig): Tracing {
   return {
     tracer: provider.getTracer('atrium', serviceVersion),
     async shutdown() {
-      await provider.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.warn({ timeoutMs: flushTimeoutMs }, 'tracing: the last spans were not sent in time; dropped');
+          resolve();
+        }, flushTimeoutMs);
+      });
+      await Promise.race([provider.shutdown().catch(() => {}), late]);
+      clearTimeout(timer);
       trace.disable();
       propagation.disable();
       context.disable();
+      diag.disable();
     },
   };
+}
+
+/**
+ * OpenTelemetry's own warnings and errors (a failed export: the collector is down or refuses the spans) as log
+ * lines, at most one a minute with the number held back: an unreachable collector must be visible, not flood the log.
+ */
+function diagnostics(log: { warn(fields: object, message: string): void }) {
+  let lastMs = Number.NEGATIVE_INFINITY;
+  let held = 0;
+  const report = (message: string, ...args: unknown[]) => {
+    const now = Date.now();
+    if (now - lastMs < 60_000) {
+      held += 1;
+      return;
+    }
+    // An export failure arrives as the error serialized to JSON: its message is what a reader needs.
+    let detail = [message, ...args.map(String)].join(' ');
+    try {
+      const parsed = JSON.parse(message) as { message?: unknown };
+      if (typeof parsed.message === 'string') detail = parsed.message;
+    } catch {}
+    log.warn({ detail, held_back: held }, 'tracing: OpenTelemetry reports a problem; spans may be lost');
+    lastMs = now;
+    held = 0;
+  };
+  return { error: report, warn: report, info() {}, debug() {}, verbose() {} };
 }
 
 function samplerOf(config: TracingConfig): Sampler {
@@ -112,7 +153,7 @@ export function activeTraceIds(): Record<string, string> {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The request's server span and the context it is active in (installTracing); null without tracing. */
+    /** The context the request's span is active in (installTracing); null without tracing or when not sampled. */
     traceContext: Context | null;
   }
 }
@@ -127,8 +168,9 @@ declare module 'fastify' {
 export function installTracing(app: FastifyInstance, tracer: Tracer) {
   app.decorateRequest('traceContext', null);
   app.addHook('onRequest', (request, _reply, done) => {
-    const parent = propagation.extract(context.active(), request.headers);
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const route = request.routeOptions.url;
+    // What a sampler may look at is given at the start; the rest only to a span that is kept.
     const span = tracer.startSpan(
       route ? `${request.method} ${route}` : request.method,
       {
@@ -136,29 +178,32 @@ export function installTracing(app: FastifyInstance, tracer: Tracer) {
         attributes: {
           [ATTR_HTTP_REQUEST_METHOD]: request.method,
           [ATTR_URL_PATH]: request.url.split('?', 1)[0],
-          [ATTR_URL_SCHEME]: request.protocol,
-          [ATTR_CLIENT_ADDRESS]: request.ip,
           ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
-          ...(request.headers['user-agent'] ? { [ATTR_USER_AGENT_ORIGINAL]: request.headers['user-agent'] } : {}),
-          'atrium.request_id': request.id,
         },
       },
       parent,
     );
+    // A request the sampler dropped goes on as if tracing were off: nothing under it would be recorded either.
+    if (!span.isRecording()) return done();
+    span.setAttributes({
+      [ATTR_URL_SCHEME]: request.protocol,
+      [ATTR_CLIENT_ADDRESS]: request.ip,
+      'atrium.request_id': request.id,
+    });
+    const agent = request.headers['user-agent'];
+    if (agent) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, agent);
+    const { traceId, spanId } = span.spanContext();
+    (request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings({
+      trace_id: traceId,
+      span_id: spanId,
+    });
     request.traceContext = trace.setSpan(parent, span);
-    if (span.isRecording()) {
-      const { traceId, spanId } = span.spanContext();
-      (request.log as FastifyBaseLogger & { setBindings(bindings: object): void }).setBindings({
-        trace_id: traceId,
-        span_id: spanId,
-      });
-    }
     context.with(request.traceContext, done);
   });
   // Runs before the error handler chooses the status: the error is kept for the span's end, which records it
   // only for a 5xx (a 4xx is the caller's mistake, not this server's failure).
   app.addHook('onError', (request, _reply, error, done) => {
-    failures.set(request, error);
+    if (request.traceContext) failures.set(request, error);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -177,7 +222,7 @@ function spanOf(request: FastifyRequest): Span | undefined {
   return request.traceContext ? trace.getSpan(request.traceContext) : undefined;
 }
 
-/** Ends the request's span once (an aborted request can still reach onResponse); an unsampled one needs nothing. */
+/** Ends the request's span once (an aborted request can still reach onResponse). */
 function end(request: FastifyRequest, status: number | null) {
   const span = spanOf(request);
   if (!span?.isRecording()) return;

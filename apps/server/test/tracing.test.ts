@@ -133,6 +133,31 @@ describe('tracing configuration (the OpenTelemetry SDK variables)', () => {
 });
 
 describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+  it('reports a collector it cannot reach in the log, and still stops promptly', async () => {
+    const db = await createTestDatabase();
+    try {
+      const port = String(await freePort());
+      const serve = runCli(['serve'], {
+        DATABASE_URL: db.ownerUrl,
+        PORT: port,
+        ATRIUM_SECRET_KEY: testSecretKey,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+      });
+      await serve.waitFor('Atrium is running');
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      await serve.waitFor('"msg":"tracing: ', 20_000);
+      expect(serve.output()).toMatch(/"detail":"connect ECONNREFUSED 127\.0\.0\.1:\d+"/);
+      const stopping = Date.now();
+      serve.child.kill('SIGTERM');
+      expect(await serve.exit()).toBe(0);
+      expect(Date.now() - stopping).toBeLessThan(8000);
+      // One line for the failures so far, not one per failed export.
+      expect(serve.output().split('"msg":"tracing: ').length - 1).toBeLessThanOrEqual(2);
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+
   let db: TestDatabase;
   let receiver: Receiver;
   beforeAll(async () => {

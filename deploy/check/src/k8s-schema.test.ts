@@ -2,22 +2,35 @@
 import { describe, it } from 'node:test';
 import { validateModel } from './lib/models.ts';
 import { overlays } from './lib/paths.ts';
-import { kubectlMissing, renderOverlay } from './lib/render.ts';
+import { type K8sObject, kubectlMissing, renderOverlay } from './lib/render.ts';
+import { tracingScenarios } from './lib/tracing.ts';
 
 const missing = kubectlMissing();
+
+async function problems(objects: K8sObject[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const object of objects) {
+    try {
+      await validateModel(object);
+    } catch (err) {
+      found.push(`${object.kind}/${object.metadata?.name}: ${(err as Error).message}`);
+    }
+  }
+  return found;
+}
 
 describe('rendered objects validate against kubernetes-models', () => {
   for (const overlay of overlays) {
     it(`${overlay}`, { skip: missing && `skipped: ${missing}` }, async () => {
-      const problems: string[] = [];
-      for (const object of renderOverlay(overlay)) {
-        try {
-          await validateModel(object);
-        } catch (err) {
-          problems.push(`${object.kind}/${object.metadata?.name}: ${(err as Error).message}`);
-        }
-      }
-      if (problems.length > 0) throw new Error(problems.join('\n'));
+      const found = await problems(renderOverlay(overlay));
+      if (found.length > 0) throw new Error(found.join('\n'));
+    });
+  }
+  // Opt-in components are not in any committed overlay; validate them where they would be used.
+  for (const scenario of tracingScenarios) {
+    it(`${scenario.name}`, { skip: missing && `skipped: ${missing}` }, async () => {
+      const found = await problems(scenario.render());
+      if (found.length > 0) throw new Error(found.join('\n'));
     });
   }
 });

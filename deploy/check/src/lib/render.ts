@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { k8sDir, type Overlay } from './paths.ts';
 
@@ -36,6 +38,47 @@ export function render(dir: string): K8sObject[] {
 
 export function renderOverlay(overlay: Overlay): K8sObject[] {
   return render(join(k8sDir, 'overlays', overlay));
+}
+
+/** A kustomization that exists only for a check: directories under deploy/k8s plus patch files written beside it. */
+export type Scratch = {
+  /** Directories relative to deploy/k8s, e.g. `overlays/gcp/dev`. */
+  resources: string[];
+  /** Component directories relative to deploy/k8s, e.g. `components/tracing`. */
+  components?: string[];
+  /** Patch files by name and content, listed under `patches:` in this order (they run after the components). */
+  patches?: Record<string, string>;
+};
+
+/**
+ * Renders a scratch kustomization from a temporary directory, to check opt-in components on top of the real
+ * overlays without editing them. kustomize refuses absolute resource paths, so every path is made relative.
+ */
+export function renderScratch(scratch: Scratch): K8sObject[] {
+  const key = `scratch:${JSON.stringify(scratch)}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  // Real path: kustomize resolves symlinks (e.g. a linked TMPDIR) before following the relative paths.
+  const dir = mkdtempSync(join(realpathSync(tmpdir()), 'atrium-kustomize-'));
+  try {
+    const path = (p: string) => relative(dir, join(k8sDir, p));
+    const patches = Object.entries(scratch.patches ?? {});
+    for (const [name, text] of patches) writeFileSync(join(dir, name), text);
+    const kustomization = {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: scratch.resources.map(path),
+      components: (scratch.components ?? []).map(path),
+      patches: patches.map(([name]) => ({ path: name })),
+    };
+    // JSON is YAML: no serializer needed.
+    writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(kustomization, null, 2));
+    const objects = render(dir);
+    cache.set(key, objects);
+    return objects;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Parses a multi-document YAML stream; throws on syntax errors and duplicate keys. */
