@@ -297,6 +297,8 @@ describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () =
     expect(completed).toMatchObject({ trace_id: traceId, span_id: register.spanId });
 
     // The welcome email the sign-up enqueued, run by `atrium worker`: the attempt's span, its step, their SQL.
+    const stored = await db.owner.query("select trace_context from flow_runs where flow_id = 'email.welcome'");
+    expect(stored.rows[0]?.trace_context).toEqual({ traceparent: `00-${traceId}-${register.spanId}-01` });
     const worker = runCli(['worker'], {
       DATABASE_URL: db.ownerUrl,
       WORKER_PORT: String(await freePort()),
@@ -313,9 +315,9 @@ describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () =
     const all = receiver.exports.flatMap((sent) =>
       sent.body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
     );
+    // The run joins the sign-up's trace: enqueued inside the request, it is a child of the request's span.
     const run = all.find((span) => span.name === 'run email.welcome') as OtlpSpan;
-    expect(run).toMatchObject({ kind: CONSUMER });
-    expect(run.parentSpanId ?? '').toBe('');
+    expect(run).toMatchObject({ kind: CONSUMER, traceId, parentSpanId: register.spanId });
     expect(attribute(run, 'atrium.tenant_id')).toBe(tenantId);
     expect(attribute(run, 'atrium.flow.outcome')).toBe('succeeded');
     expect(attribute(run, 'atrium.flow.attempt')).toBe(1);

@@ -1,4 +1,6 @@
 import { withTenant } from '@atrium/db';
+import { context, propagation, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineFlow, enqueueMany, enqueueNow } from '../src/index.ts';
 import { createFlowHarness, type FlowHarness } from './flows-harness.ts';
@@ -93,5 +95,38 @@ describe('enqueueNow (a standalone enqueue in one round trip)', () => {
     await expect(
       enqueueNow(h.db.app, 'test.echo-now', [{ input: {} }], { tenantId: small, queueQuota: 1 }),
     ).rejects.toMatchObject({ code: 'flow_queue_full' });
+  });
+
+  it('keeps the trace context of a traced enqueuer with the run, either way, and none when untraced', async () => {
+    // The W3C propagator the server registers when tracing is on (ADR 0009), and a sampled span to enqueue under.
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const traced = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      const expected = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+      const [now] = await context.with(traced, () =>
+        enqueueNow(h.db.app, 'test.echo-now', [{ input: { text: 't1' } }], { tenantId: tenant }),
+      );
+      const [inTx] = await context.with(traced, () =>
+        withTenant(h.db.app, tenant, (tx) =>
+          enqueueMany(tx, 'test.echo-now', [{ input: { text: 't2' } }], { tenantId: tenant }),
+        ),
+      );
+      const [untraced] = await enqueueNow(h.db.app, 'test.echo-now', [{ input: { text: 't3' } }], { tenantId: tenant });
+      const stored = async (runId: string | undefined) =>
+        (await h.db.owner.query('select trace_context from flow_runs where id = $1', [runId])).rows[0]?.trace_context;
+      expect(await stored(now?.runId)).toEqual(expected);
+      expect(await stored(inTx?.runId)).toEqual(expected);
+      expect(await stored(untraced?.runId)).toBeNull();
+      // The worker's side (the claim hands it over, the attempt's span joins the trace): tracing.test.ts.
+    } finally {
+      propagation.disable();
+      context.disable();
+    }
   });
 });

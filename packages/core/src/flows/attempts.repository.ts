@@ -10,6 +10,8 @@ export interface StartedRun {
   startedAt: Date;
   cancelRequested: boolean;
   steps: Record<string, unknown>;
+  /** W3C trace context of the work that enqueued the run (`traceparent`, `tracestate`); null when untraced. */
+  traceContext: Record<string, string> | null;
 }
 
 interface StartedRow {
@@ -24,6 +26,7 @@ interface StartedRow {
   started_at: Date;
   cancel_requested: boolean;
   steps: Record<string, unknown>;
+  trace_context: Record<string, string> | null;
 }
 
 export interface Started {
@@ -43,6 +46,7 @@ function toStarted(row: StartedRow): Started {
       startedAt: row.started_at,
       cancelRequested: row.cancel_requested,
       steps: row.steps,
+      traceContext: row.trace_context,
     },
   };
 }

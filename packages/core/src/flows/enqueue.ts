@@ -1,5 +1,6 @@
 import { newUuid } from '@atrium/contracts';
 import { type Pool, type Tx, tenantStatementInOneRoundTrip, uuidLiteral, withTenant } from '@atrium/db';
+import { context, propagation } from '@opentelemetry/api';
 import pg from 'pg';
 import { AtriumError } from '../shared/errors.ts';
 
@@ -57,6 +58,7 @@ export async function enqueueMany(
       priority: '$6',
       runAt: '$7',
       trigger: '$8',
+      trace: '$9::jsonb',
     }),
     [
       options.tenantId,
@@ -67,6 +69,7 @@ export async function enqueueMany(
       options.priority ?? 0,
       options.runAt ?? null,
       options.trigger ?? 'system',
+      traceContext(),
     ],
   );
   return rows.map((row) => ({ runId: row.id, created: row.created }));
@@ -105,6 +108,7 @@ export async function enqueueNow(
       priority: String(priority),
       runAt: runAt === undefined ? 'null::timestamptz' : `${text(runAt.toISOString())}::timestamptz`,
       trigger: text(options.trigger ?? 'system'),
+      trace: `${text(traceContext())}::jsonb`,
     }),
   );
   return rows.map((row) => ({ runId: row.id, created: row.created }));
@@ -116,15 +120,27 @@ interface EnqueuedRow {
   created: boolean;
 }
 
+/**
+ * The W3C trace context of the work enqueueing (a traced request, a run), kept with the run so that the worker's
+ * span of each attempt joins that trace (ADR 0009). Null when nothing is traced: with no OpenTelemetry SDK in the
+ * process, `inject` does nothing.
+ */
+function traceContext(): string | null {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ? JSON.stringify(carrier) : null;
+}
+
 /** The enqueue statement over SQL expressions for its values: bind parameters, or checked literals. */
 function enqueueStatement(
-  v: Record<'tenant' | 'flow' | 'ids' | 'inputs' | 'keys' | 'priority' | 'runAt' | 'trigger', string>,
+  v: Record<'tenant' | 'flow' | 'ids' | 'inputs' | 'keys' | 'priority' | 'runAt' | 'trigger' | 'trace', string>,
 ) {
   return `with given as (
        select * from unnest(${v.ids}, ${v.inputs}, ${v.keys}) with ordinality as g(id, input, key, position)
      ), inserted as (
-       insert into flow_runs (tenant_id, id, flow_id, input, idempotency_key, priority, run_at, trigger)
-       select ${v.tenant}, g.id, ${v.flow}, g.input, g.key, ${v.priority}, coalesce(${v.runAt}, now()), ${v.trigger}
+       insert into flow_runs (tenant_id, id, flow_id, input, idempotency_key, priority, run_at, trigger, trace_context)
+       select ${v.tenant}, g.id, ${v.flow}, g.input, g.key, ${v.priority}, coalesce(${v.runAt}, now()), ${v.trigger},
+         ${v.trace}
        from given g order by g.position
        on conflict (tenant_id, flow_id, idempotency_key) do nothing
        returning id, idempotency_key

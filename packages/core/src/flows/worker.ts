@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { toPublicId } from '@atrium/contracts';
 import { type Pool, withTenant } from '@atrium/db';
-import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { Started, StartedRun } from './attempts.repository.ts';
 import { CompletionBatcher, type Logger, persist, silentLogger } from './completions.ts';
 import type { FlowRegistry } from './definition.ts';
@@ -32,8 +41,8 @@ export interface FlowWorkerOptions {
   log?: Logger;
   observer?: FlowObserver;
   /**
-   * Makes a CONSUMER span of each attempt (`run <flow>`, a trace of its own), with its steps and their SQL
-   * statements as children. Absent: no tracing.
+   * Makes a CONSUMER span of each attempt (`run <flow>`, in the trace of the work that enqueued the run, or a trace
+   * of its own), with its steps and their SQL statements as children. Absent: no tracing.
    */
   tracer?: Tracer | null;
 }
@@ -179,19 +188,24 @@ export class FlowWorker {
     const definition = this.options.registry.get(run.flowId);
     const { pool, observer, tracer } = this.options;
     const execute = () => executeRun(control, definition, { pool, observer, tracer });
-    const span = tracer?.startSpan(`run ${run.flowId}`, {
-      kind: SpanKind.CONSUMER,
-      root: true,
-      attributes: {
-        'atrium.tenant_id': claim.tenantId,
-        'atrium.flow.id': run.flowId,
-        'atrium.flow.run_id': toPublicId('flowRun', run.runId),
-        'atrium.flow.attempt': run.attempt,
-        'atrium.flow.backend': this.options.queue.name,
+    // The attempt joins the trace of the work that enqueued the run, when that was traced.
+    const parent = tracer && run.traceContext ? propagation.extract(ROOT_CONTEXT, run.traceContext) : ROOT_CONTEXT;
+    const span = tracer?.startSpan(
+      `run ${run.flowId}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'atrium.tenant_id': claim.tenantId,
+          'atrium.flow.id': run.flowId,
+          'atrium.flow.run_id': toPublicId('flowRun', run.runId),
+          'atrium.flow.attempt': run.attempt,
+          'atrium.flow.backend': this.options.queue.name,
+        },
       },
-    });
+      parent,
+    );
     const attempt = span
-      ? context.with(trace.setSpan(ROOT_CONTEXT, span), execute).then((outcome) => endRunSpan(span, outcome))
+      ? context.with(trace.setSpan(parent, span), execute).then((outcome) => endRunSpan(span, outcome))
       : execute();
     attempt
       .then((outcome) => {
