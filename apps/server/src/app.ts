@@ -178,6 +178,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     redis: deps.redis ?? null,
     metrics,
     log: app.log,
+    tracer: deps.tracer ?? null,
     ...(deps.rootSigner ? { root: deps.rootSigner } : {}),
   });
   app.addHook('onClose', () => licensing.close());

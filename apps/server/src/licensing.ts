@@ -11,6 +11,7 @@ import {
   type RootSigner,
 } from '@atrium/core';
 import { createPool, type Pool } from '@atrium/db';
+import type { Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { type Config, ConfigError } from './config.ts';
@@ -82,7 +83,14 @@ export function licensingObserver(metrics: Metrics): LicensingObserver {
 
 export async function buildLicensing(
   config: Config,
-  deps: { pool: Pool; redis: Redis | null; root?: RootSigner; metrics: Metrics; log: FastifyBaseLogger },
+  deps: {
+    pool: Pool;
+    redis: Redis | null;
+    root?: RootSigner;
+    metrics: Metrics;
+    log: FastifyBaseLogger;
+    tracer?: Tracer | null;
+  },
 ): Promise<Licensing> {
   return createLicensing({
     pool: deps.pool,
@@ -97,6 +105,7 @@ export async function buildLicensing(
     journalFlushIntervalMs: config.journalFlushIntervalMs,
     reapIntervalMs: config.leaseReapIntervalMs,
     observer: licensingObserver(deps.metrics),
+    tracer: deps.tracer ?? null,
     onBackgroundError: (err, what) => deps.log.warn({ err }, `${what} failed; will retry`),
   });
 }

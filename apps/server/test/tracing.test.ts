@@ -281,6 +281,12 @@ describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () =
     const granted = acquires.find((span) => attribute(span, 'http.response.status_code') === 201) as OtlpSpan;
     expect(attribute(granted, 'atrium.tenant_id')).toBe(tenantId);
     expect(attribute(granted, 'atrium.actor_type')).toBe('license');
+    // The seat store's call is a child of the request, and the PostgreSQL store's statement a child of that call.
+    const seats = spans.find((span) => span.parentSpanId === granted.spanId && span.name === 'seats acquire');
+    expect(seats).toBeDefined();
+    expect(attribute(seats as OtlpSpan, 'atrium.seat_store')).toBe('postgres');
+    expect(attribute(seats as OtlpSpan, 'atrium.license_id')).toMatch(/^lic_[0-9a-f]{32}$/);
+    expect(spans.filter((span) => span.parentSpanId === seats?.spanId).map((span) => span.name)).toEqual(['BEGIN']);
     const unmatched = spans.find((span) => attribute(span, 'url.path') === '/no/such/route') as OtlpSpan;
     expect(unmatched).toMatchObject({ name: 'GET', kind: SERVER });
     expect(attribute(unmatched, 'http.route')).toBeUndefined();

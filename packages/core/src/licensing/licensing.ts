@@ -1,5 +1,6 @@
 import type { Pool } from '@atrium/db';
 import { withTenant } from '@atrium/db';
+import type { Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { insertAuditEvents, type QueuedAudit } from '../shared/audit.ts';
 import { BatchWriter } from '../shared/batch-writer.ts';
@@ -11,6 +12,7 @@ import type { RootSigner } from './root-signer.ts';
 import { SeatReconciler } from './seat-reconcile.service.ts';
 import { PostgresSeatStore } from './seat-store.postgres.ts';
 import { type OpenLeases, RedisSeatStore } from './seat-store.redis.ts';
+import { tracedSeatStore } from './seat-store.traced.ts';
 import type { LicenseRef, SeatStore, StoreTiming } from './seat-store.ts';
 import { type SigningAlgorithm, SigningKeyRing } from './signing-keys.ts';
 import { TokenIssuer } from './tokens.ts';
@@ -30,6 +32,8 @@ export interface LicensingOptions {
   journalFlushIntervalMs?: number;
   reapIntervalMs?: number;
   observer?: LicensingObserver;
+  /** Makes spans of the seat store's calls within sampled requests (ADR 0009); absent: no tracing. */
+  tracer?: Tracer | null;
   onBackgroundError?(err: unknown, what: string): void;
 }
 
@@ -120,7 +124,7 @@ export async function createLicensing(options: LicensingOptions): Promise<Licens
     onError: (err) => onError(err, 'audit write'),
   });
   const timing = options.observer?.storeDuration.bind(options.observer);
-  const store: SeatStore = options.redis
+  const untraced: SeatStore = options.redis
     ? createRedisSeatStore({
         redis: options.redis,
         keyPrefix: options.redisKeyPrefix ?? '',
@@ -130,6 +134,7 @@ export async function createLicensing(options: LicensingOptions): Promise<Licens
         timing,
       })
     : new PostgresSeatStore(pool, { timing });
+  const store = options.tracer ? tracedSeatStore(untraced, options.tracer) : untraced;
   const ring = new SigningKeyRing({
     pool,
     root: options.root,
