@@ -15,11 +15,11 @@ import pg from 'pg';
 type Query = (...args: unknown[]) => unknown;
 
 /**
- * A pg Client that makes a CLIENT span of every statement it sends inside a span (a request's, a flow step's):
+ * A pg Client that makes a CLIENT span of every statement it sends inside a sampled span (a request's, a step's):
  * one span per round trip, named by the statement's first keyword (BEGIN for a tenant transaction's
  * opening script). The statement's text is recorded only when its values travel as bind parameters: a statement
  * sent without them may have values inlined (a tenant id, a fingerprint), and those stay out of traces.
- * Statements outside any span (batched journal writes, queue polling) are not traced: as roots of their own they
+ * Statements outside one (batched journal writes, queue polling) are not traced: as roots of their own they
  * would flood the collector with one-span traces. Callback-style calls and submittables (cursors, streams) pass
  * through untraced; Atrium makes neither.
  */
@@ -27,7 +27,8 @@ export function tracedClient(tracer: Tracer, connectionString: string): typeof p
   const url = new URL(connectionString);
   const common: Attributes = {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-    [ATTR_DB_NAMESPACE]: decodeURIComponent(url.pathname.slice(1)) || 'postgres',
+    // libpq's default database is the user's name.
+    [ATTR_DB_NAMESPACE]: decodeURIComponent(url.pathname.slice(1) || url.username) || 'postgres',
     [ATTR_SERVER_ADDRESS]: url.hostname,
     [ATTR_SERVER_PORT]: Number(url.port || 5432),
   };
@@ -38,7 +39,7 @@ export function tracedClient(tracer: Tracer, connectionString: string): typeof p
       const untraced =
         typeof args[args.length - 1] === 'function' ||
         (typeof first === 'object' && first !== null && typeof first.submit === 'function') ||
-        trace.getSpan(context.active()) === undefined;
+        !trace.getSpan(context.active())?.isRecording();
       if (untraced) return query.apply(this, args) as never;
       const text = typeof first === 'string' ? first : (first?.text ?? '');
       const values = typeof first === 'string' ? args[1] : (first?.values ?? args[1]);
