@@ -210,6 +210,9 @@ describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () =
     expect((await post('/api/v1/licenses/acquire', { license_key: key, fingerprint: 'b' }, license)).status).toBe(409);
     expect((await post('/api/v1/licenses/acquire', '{"license_key":', license)).status).toBe(400);
     expect((await fetch(`${base}/no/such/route`)).status).toBe(404);
+    // The key in a query string stays out of the span (url.path only).
+    const statusCall = await fetch(`${base}/api/v1/licenses/status?license_key=${key}`, { headers: license });
+    expect(statusCall.status).toBe(200);
     // A body that arrives after its headers is read in socket callbacks outside the request's context: the
     // handler's statements must still be the request's children.
     const slowLogin = await new Promise<number>((resolve, reject) => {
@@ -287,6 +290,8 @@ describe('atrium serve and atrium worker with OTEL_EXPORTER_OTLP_ENDPOINT', () =
     expect(attribute(seats as OtlpSpan, 'atrium.seat_store')).toBe('postgres');
     expect(attribute(seats as OtlpSpan, 'atrium.license_id')).toMatch(/^lic_[0-9a-f]{32}$/);
     expect(spans.filter((span) => span.parentSpanId === seats?.spanId).map((span) => span.name)).toEqual(['BEGIN']);
+    const statusSpan = spans.find((span) => span.name === 'GET /api/v1/licenses/status') as OtlpSpan;
+    expect(attribute(statusSpan, 'url.path')).toBe('/api/v1/licenses/status');
     const unmatched = spans.find((span) => attribute(span, 'url.path') === '/no/such/route') as OtlpSpan;
     expect(unmatched).toMatchObject({ name: 'GET', kind: SERVER });
     expect(attribute(unmatched, 'http.route')).toBeUndefined();
