@@ -37,6 +37,7 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import packageJson from '../package.json' with { type: 'json' };
 import type { TracingConfig } from './config.ts';
 
 /** The process's tracing: the tracer its spans come from, and the shutdown that sends what is still queued. */
@@ -45,7 +46,7 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-const serviceVersion = '0.1.0';
+const serviceVersion: string = packageJson.version;
 /** How long shutdown waits for the last spans to be sent: a collector that is down must not hold the exit up. */
 const flushTimeoutMs = 3000;
 

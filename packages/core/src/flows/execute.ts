@@ -1,5 +1,6 @@
 import { type Pool, type Tx, withTenant } from '@atrium/db';
-import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
+import { inChildSpan } from '../shared/tracing.ts';
 import { type StartedRun, saveStep } from './attempts.repository.ts';
 import { type FlowContext, type FlowDefinition, NonRetryableError } from './definition.ts';
 import type { Claim } from './queue.repository.ts';
@@ -98,7 +99,7 @@ function createContext(control: RunControl, deps: ExecuteDeps): FlowContext {
     async step(name, work) {
       if (memo.has(name)) return memo.get(name) as never;
       signal.throwIfAborted();
-      return inSpan(deps.tracer, name, async () => {
+      return inChildSpan(deps.tracer, `step ${name}`, { 'atrium.flow.step': name }, async () => {
         const started = performance.now();
         const result = await untilAborted(
           work(signal, { idempotencyKey: `${run.runId}:${name}`, attempt: run.attempt }),
@@ -110,7 +111,7 @@ function createContext(control: RunControl, deps: ExecuteDeps): FlowContext {
     async transactionalStep(name, work) {
       if (memo.has(name)) return memo.get(name) as never;
       signal.throwIfAborted();
-      return inSpan(deps.tracer, name, () => {
+      return inChildSpan(deps.tracer, `step ${name}`, { 'atrium.flow.step': name }, () => {
         const started = performance.now();
         return tenantTx(async (tx) => {
           const result = await untilAborted(work(tx, signal), signal);
@@ -120,22 +121,6 @@ function createContext(control: RunControl, deps: ExecuteDeps): FlowContext {
       });
     },
   };
-}
-
-/** `work` inside a span `step <name>`, the active one while it runs, marked failed when it throws. */
-function inSpan<T>(tracer: Tracer | null | undefined, name: string, work: () => Promise<T>): Promise<T> {
-  if (!tracer) return work();
-  return tracer.startActiveSpan(`step ${name}`, { attributes: { 'atrium.flow.step': name } }, async (span) => {
-    try {
-      return await work();
-    } catch (err) {
-      span.recordException(err instanceof Error ? err : String(err));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
 }
 
 /** The work's result, or the signal's reason as soon as it fires (work that ignores the signal is left behind). */

@@ -1,5 +1,6 @@
 import { toPublicId } from '@atrium/contracts';
-import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
+import { inChildSpan } from '../shared/tracing.ts';
 import type { SeatStore } from './seat-store.ts';
 
 /**
@@ -10,27 +11,13 @@ import type { SeatStore } from './seat-store.ts';
  * sweep, unsampled requests) go straight through.
  */
 export function tracedSeatStore(store: SeatStore, tracer: Tracer): SeatStore {
-  const attributes = { 'atrium.seat_store': store.name };
-  const call = <T>(operation: string, licenseId: string, work: () => Promise<T>): Promise<T> => {
-    const active = context.active();
-    if (!trace.getSpan(active)?.isRecording()) return work();
-    const span = tracer.startSpan(`seats ${operation}`, {
-      kind: SpanKind.INTERNAL,
-      attributes: { ...attributes, 'atrium.license_id': toPublicId('license', licenseId) },
-    });
-    return context.with(trace.setSpan(active, span), work).then(
-      (result) => {
-        span.end();
-        return result;
-      },
-      (err: unknown) => {
-        span.recordException(err instanceof Error ? err : String(err));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-        throw err;
-      },
+  const call = <T>(operation: string, licenseId: string, work: () => Promise<T>): Promise<T> =>
+    inChildSpan(
+      tracer,
+      `seats ${operation}`,
+      { 'atrium.seat_store': store.name, 'atrium.license_id': toPublicId('license', licenseId) },
+      work,
     );
-  };
   return {
     name: store.name,
     journalsItself: store.journalsItself,
