@@ -8,8 +8,8 @@
 # req/s moves by a third from one minute to the next; server CPU time per request (from /proc) moves far less,
 # and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
 #
-#   bench/licensing/ab.sh [base-rev|floor|tracing]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4, DURATION=8s,
-#                                             STORE=redis|postgres (redis)
+#   bench/licensing/ab.sh [base-rev|floor|tracing]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4,
+#                                                    DURATION=8s, STORE=redis|postgres (redis)
 # Everything goes to 127.0.0.1; every wrk run is bounded by DURATION. Needs what run.sh needs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
