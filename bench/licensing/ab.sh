@@ -9,7 +9,11 @@
 # and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
 #
 #   bench/licensing/ab.sh [base-rev|floor|tracing]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4,
-#                                                    DURATION=8s, STORE=redis|postgres (redis)
+#                                                    DURATION=8s, STORE=redis|postgres (redis), CONNECTIONS=50
+#
+# DELAY_MS=n makes each connection pause n ms on average after every response (drawn from 0 to 2n, as run.sh's
+# half-load cases do): with CONNECTIONS=200 and the pause run.sh printed for a case, both sides get the same
+# offered load, and the medians of their p99s compare tails rather than throughput.
 # Everything goes to 127.0.0.1; every wrk run is bounded by DURATION. Needs what run.sh needs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,6 +23,7 @@ CASE=${CASE:-heartbeat}
 ROUNDS=${ROUNDS:-4}
 DURATION=${DURATION:-8s}
 STORE=${STORE:-redis}
+CONNECTIONS=${CONNECTIONS:-50}
 command -v wrk >/dev/null || { echo "ab: wrk is missing (apt-get install -y wrk)"; exit 1; }
 ADMIN_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=atrium_bench_ab_$(date +%s)
@@ -98,21 +103,24 @@ round() { # label, pid, port
   local before result requests side_env
   if [ "$1" = A ]; then side_env=("${A_ENV[@]}"); else side_env=("${B_ENV[@]}"); fi
   before=$(cpu_ticks "$2")
-  result=$(env "${side_env[@]}" wrk -t1 -c50 -d"$DURATION" -s "$script" "http://127.0.0.1:$3")
+  result=$(env "${side_env[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$3")
   requests=$(echo "$result" | awk '/requests in/ {print $1}')
   awk -v a="$before" -v b="$(cpu_ticks "$2")" -v n="$requests" -v hz="$(getconf CLK_TCK)" -v l="$1" \
     -v rps="$(echo "$result" | awk '/Requests\/sec/ {print $2}')" \
     -v rss="$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$2/status")" \
-    'BEGIN { printf "%s %.1f %s %s\n", l, (b - a) / hz * 1e6 / n, rps, rss }' | tee -a "$WORK/rounds"
+    -v p99="$(echo "$result" | awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v)
+      print v * (u == "us" ? 0.001 : u == "s" ? 1000 : 1) }')" \
+    'BEGIN { printf "%s %.1f %s %s %.2f\n", l, (b - a) / hz * 1e6 / n, rps, rss, p99 }' | tee -a "$WORK/rounds"
 }
-echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}; $ROUNDS rounds of wrk -t1 -c50 -d$DURATION"
-echo "side  server-us/req  req/s  rss-MB"
+echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}; $ROUNDS rounds of wrk -t1 -c$CONNECTIONS -d$DURATION${DELAY_MS:+, pauses of ~$DELAY_MS ms}"
+echo "side  server-us/req  req/s  rss-MB  p99-ms"
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then round A "$A" 18611; round B "$B" 18612; else round B "$B" 18612; round A "$A" 18611; fi
 done
 for side in A B; do
-  awk -v s="$side" '$1 == s { us[++n] = $2; rps[n] = $3 }
-    END { asort(us); asort(rps); m = int((n + 1) / 2); printf "median %s: %.1f us/req, %.0f req/s\n", s, (n % 2 ? us[m] : (us[m] + us[m + 1]) / 2), (n % 2 ? rps[m] : (rps[m] + rps[m + 1]) / 2) }' "$WORK/rounds"
+  awk -v s="$side" '$1 == s { us[++n] = $2; rps[n] = $3; p99[n] = $5 }
+    function median(a) { return n % 2 ? a[int((n + 1) / 2)] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    END { asort(us); asort(rps); asort(p99); printf "median %s: %.1f us/req, %.0f req/s, p99 %.2f ms\n", s, median(us), median(rps), median(p99) }' "$WORK/rounds"
 done
 if [ "$BASE" = floor ]; then
   # Per round pair, B's req/s over A's; the median of those is the share. ADR 0104's bounds: heartbeat >= 60 %,

@@ -1,8 +1,13 @@
--- Each request a new machine: a new seat (the max is far above what a 10 s run can take).
-local key = os.getenv("LICENSE_KEY")
+-- Each request a new machine: a new seat (the max is far above what a 10 s run can take), of LICENSE_KEY's
+-- license, or with LICENSE_KEYS_FILE of each of its licenses in turn.
+local keys = {}
+local file = os.getenv("LICENSE_KEYS_FILE")
+if file then for line in io.lines(file) do keys[#keys + 1] = line end end
+if #keys == 0 then keys[1] = os.getenv("LICENSE_KEY") end
 local counter = 0
 request = function()
   counter = counter + 1
+  local key = keys[counter % #keys + 1]
   local body = '{"license_key":"' .. key .. '","fingerprint":"bench-' .. math.random(1, 1e9) .. '-' .. counter .. '"}'
   return wrk.format("POST", "/api/v1/licenses/acquire", { ["content-type"] = "application/json", ["authorization"] = "License " .. key }, body)
 end

@@ -13,17 +13,23 @@ wait_up() { # url
   echo "server $1 did not start"; cat "$WORK"/*.log 2>/dev/null | tail -5; exit 1
 }
 
-# Registers an owner on the API at `url`, creates a license with 1,000,000 seats and takes 2,000 of them:
-# exports LICENSE_KEY, and SESSIONS_FILE ($WORK/sessions, one session id a line) for session.lua.
+# Registers an owner on the API at `url`, creates LICENSES licenses (Default: 1) with 1,000,000 seats each and
+# takes 2,000 seats across them: exports LICENSE_KEY (the first license's), LICENSE_KEYS_FILE (every key, one a
+# line) and SESSIONS_FILE ($WORK/sessions, one "session-id license-key" a line, the licenses taking turns) for
+# session.lua and acquire.lua. With several licenses, one event-loop turn carries seat calls of several licenses.
 seed_license() { # url, name (unique per database: the owner's email and the fingerprints carry it)
-  local url=$1 name=$2 token key
+  local url=$1 name=$2 token key keys=() i
   token=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"$name@example.com\",\"password\":\"correct horse battery staple\",\"organization\":{\"name\":\"Bench\"}}" "$url/api/v1/auth/register" | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-  key=$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' "$url/api/v1/licenses" | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')
+  for i in $(seq 1 "${LICENSES:-1}"); do
+    keys+=("$(curl -sf -H 'content-type: application/json' -H "authorization: Bearer $token" -d '{"max_seats":1000000}' "$url/api/v1/licenses" | node -pe 'JSON.parse(require("fs").readFileSync(0)).license_key')")
+  done
+  printf '%s\n' "${keys[@]}" >"$WORK/license-keys"
   for i in $(seq 1 2000); do
+    key=${keys[$(((i - 1) % ${#keys[@]}))]}
     curl -s -H 'content-type: application/json' -H "authorization: License $key" -d "{\"license_key\":\"$key\",\"fingerprint\":\"$name-$i\"}" "$url/api/v1/licenses/acquire"
-    echo
-  done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l) console.log(JSON.parse(l).session_id)' >"$WORK/sessions"
-  export LICENSE_KEY=$key SESSIONS_FILE=$WORK/sessions
+    echo " $key"
+  done | node -e 'for (const l of require("fs").readFileSync(0,"utf8").split("\n")) if (l.trim()) { const i = l.lastIndexOf(" "); console.log(JSON.parse(l.slice(0, i)).session_id + l.slice(i)) }' >"$WORK/sessions"
+  export LICENSE_KEY=${keys[0]} LICENSE_KEYS_FILE=$WORK/license-keys SESSIONS_FILE=$WORK/sessions
 }
 
 # The floor of the machine routes (floor.ts, ADR 0104) on `port`, with the API's Node settings: sets FLOOR_PID and
