@@ -12,14 +12,14 @@ import { TurnBatcher } from '../../packages/core/src/shared/turn-batcher.ts';
  * metrics, license cache, journal or audit.
  * - `POST /bench/post`: Fastify parses and validates the heartbeat's body and serializes its response. Nothing else.
  * - `POST /api/v1/licenses/heartbeat`: the same, plus the Redis seat store's heartbeat script through ioredis
- *   (auto-pipelined, the heartbeats of one event-loop turn in one call, as Atrium sends them).
+ *   (the heartbeats of one event-loop turn in one call, as Atrium sends them, and no auto-pipelining).
  * - `POST /api/v1/licenses/acquire`: the acquire's body, Atrium's acquire script (batched the same way), and an
  *   Ed25519 JWT of the size Atrium signs (its header carries a certificate of the same length), written with the
  *   same response schema as Atrium's route.
  * The distance from hello-world to a floor is what HTTP bodies, the Redis round trip and the signature cost;
  * the distance from a floor to Atrium's route is what Atrium itself costs.
  */
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 redis.defineCommand('floorHeartbeat', { numberOfKeys: 4, lua: heartbeatScript });
 redis.defineCommand('floorAcquire', { numberOfKeys: 4, lua: acquireScript });
 const prefix = `bench:floor:${process.pid}:{lic}`;

@@ -87,8 +87,11 @@ export async function startApi(
     ? new Redis(config.redisUrl, {
         lazyConnect: false,
         maxRetriesPerRequest: 2,
-        // Commands issued in the same tick go out in one write: measured ~40 % more heartbeats per second here.
-        enableAutoPipelining: true,
+        // No auto-pipelining: the seat stores already send a turn's calls of one license as one script call
+        // (TurnBatcher), and ioredis keeps one auto-pipeline in flight at a time, so a call made while one is out
+        // waits for its reply. Off, acquires at half load spent 140 against 187 us of CPU each, p99 10 against
+        // 23 ms; heartbeats of 50 licenses 60 against 72 us (bench/README.md, 2026-12-03).
+        enableAutoPipelining: false,
       })
     : null;
   redis?.on('error', (err) => log.warn({ err }, 'redis error'));
