@@ -80,6 +80,7 @@ export async function startFlowWorker(config: Config, deps: WorkerDeps) {
           : null,
       retentionDays: config.flowRetentionDays,
       licensingSweep: deps.licensing ? (ctx) => (deps.licensing as Licensing).leases.sweepTenant(ctx.tenantId) : null,
+      tracer: deps.tracer ?? null,
     }),
     ...(deps.flows ?? []),
   ]);

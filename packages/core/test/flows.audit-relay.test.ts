@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { newUuid } from '@atrium/contracts';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
 import { relayAuditEvents, signAuditBody } from '../src/index.ts';
@@ -9,6 +13,7 @@ interface Received {
   eventId: string;
   idempotencyKey: string;
   signature: string;
+  traceparent: string | undefined;
   body: string;
 }
 
@@ -34,6 +39,7 @@ beforeAll(async () => {
         eventId: String(request.headers['x-atrium-event-id']),
         idempotencyKey: String(request.headers['idempotency-key']),
         signature: String(request.headers['x-atrium-signature']),
+        traceparent: request.headers.traceparent as string | undefined,
         body,
       });
       void answer(request, response);
@@ -186,5 +192,64 @@ describe('audit relay', () => {
     release();
     expect(await relay).toEqual({ relayed: 2, pending: null });
     expect(await relayAuditEvents(db.app, tenant, { url, secret })).toEqual({ relayed: 1, pending: null });
+  });
+  it('calls the receiver in a CLIENT span of the run and hands it that span as traceparent, when traced', async () => {
+    // What the server sets up when tracing is on (ADR 0009), with spans kept in memory instead of exported.
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const tracer = provider.getTracer('test');
+    try {
+      const tenant = await organizationWithEvents(2);
+      // The webhook URL's query (a token an operator put there) stays out of the span.
+      const webhook = { url: `${url}?token=not-for-traces`, secret };
+      const run = tracer.startSpan('run audit.relay');
+      const options = { tracer, retryInitialDelayMs: 50, retryMaxDelayMs: 50 };
+      const relay = () => relayAuditEvents(db.app, tenant, webhook, options);
+      expect(await context.with(trace.setSpan(context.active(), run), relay)).toMatchObject({ relayed: 2 });
+
+      answer = (_request, response) => {
+        response.statusCode = 503;
+        response.end();
+      };
+      await audit(tenant, 1);
+      const refused = await context.with(trace.setSpan(context.active(), run), relay);
+      expect(refused.pending?.error).toBe('audit webhook answered 503');
+      run.end();
+
+      const calls = exporter.getFinishedSpans().filter((span) => span.name === 'POST');
+      expect(calls).toHaveLength(2);
+      for (const [i, call] of calls.entries()) {
+        expect(call.kind).toBe(SpanKind.CLIENT);
+        expect(call.parentSpanContext?.spanId).toBe(run.spanContext().spanId);
+        const { traceId, spanId } = call.spanContext();
+        expect(received[i]?.traceparent).toBe(`00-${traceId}-${spanId}-01`);
+        expect(call.attributes).toMatchObject({
+          'http.request.method': 'POST',
+          'server.address': '127.0.0.1',
+          'url.full': url,
+        });
+      }
+      expect(calls[0]?.attributes['http.response.status_code']).toBe(200);
+      expect(calls[0]?.status.code).toBe(SpanStatusCode.UNSET);
+      expect(calls[1]?.attributes['http.response.status_code']).toBe(503);
+      expect(calls[1]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'audit webhook answered 503' });
+      expect(JSON.stringify(calls.map((call) => call.attributes))).not.toContain('not-for-traces');
+
+      // Outside a traced run (tracing off, or the run not sampled): no span and no traceparent.
+      answer = (_request, response) => {
+        response.end('ok');
+      };
+      const before = exporter.getFinishedSpans().length;
+      await new Promise((resolve) => setTimeout(resolve, 80)); // the refused batch's retry time
+      expect(await relay()).toEqual({ relayed: 1, pending: null });
+      expect(exporter.getFinishedSpans()).toHaveLength(before);
+      expect(received.at(-1)?.traceparent).toBeUndefined();
+    } finally {
+      propagation.disable();
+      context.disable();
+      await provider.shutdown();
+    }
   });
 });

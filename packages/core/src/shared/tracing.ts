@@ -1,20 +1,21 @@
-import { type Attributes, context, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { type Attributes, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 
 /**
  * `work` in a child span of the active, sampled span (ADR 0009): the child is active while it runs, so what `work`
- * does nests under it, and it is marked failed when `work` rejects. Without a tracer, or outside a sampled span
- * (background work, an unsampled request), it is just `work()`.
+ * does nests under it, and it is marked failed when `work` rejects; `work` gets the span to add what it learns.
+ * Without a tracer, or outside a sampled span (background work, an unsampled request), it is just `work(null)`.
  */
 export function inChildSpan<T>(
   tracer: Tracer | null | undefined,
   name: string,
   attributes: Attributes,
-  work: () => Promise<T>,
+  work: (span: Span | null) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
 ): Promise<T> {
   const active = context.active();
-  if (!tracer || !trace.getSpan(active)?.isRecording()) return work();
-  const span = tracer.startSpan(name, { attributes }, active);
-  return context.with(trace.setSpan(active, span), work).then(
+  if (!tracer || !trace.getSpan(active)?.isRecording()) return work(null);
+  const span = tracer.startSpan(name, { attributes, kind }, active);
+  return context.with(trace.setSpan(active, span), work, undefined, span).then(
     (result) => {
       span.end();
       return result;

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Pool, withTenant } from '@atrium/db';
+import { context, propagation, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { inChildSpan } from '../../shared/tracing.ts';
 import { defineFlow, retryDelayMs } from '../definition.ts';
 import { type ClaimedDelivery, claimAuditBatch, markDelivered, markFailed } from './audit-deliveries.repository.ts';
 
@@ -25,6 +27,8 @@ export interface AuditRelayOptions {
   horizonWaitMs?: number;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /** Each call is a CLIENT span under the run's, and its context goes to the receiver as `traceparent` (ADR 0009). */
+  tracer?: Tracer | null;
 }
 
 export interface RelayResult {
@@ -95,32 +99,64 @@ export async function relayAuditEvents(
 }
 
 /** One webhook call; null when the receiver accepted the batch (2xx), otherwise why not. */
-async function send(
+function send(
   webhook: AuditWebhook,
   tenantId: string,
   delivery: ClaimedDelivery,
   timeoutMs: number,
   options: AuditRelayOptions,
 ): Promise<string | null> {
+  const target = new URL(webhook.url);
+  // The URL without its query or credentials: an operator may have put a token there.
+  const attributes = {
+    'http.request.method': 'POST',
+    'server.address': target.hostname,
+    'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+    'url.full': `${target.origin}${target.pathname}`,
+  };
+  return inChildSpan(
+    options.tracer,
+    'POST',
+    attributes,
+    (span) => call(webhook, tenantId, delivery, timeoutMs, options, span),
+    SpanKind.CLIENT,
+  );
+}
+
+async function call(
+  webhook: AuditWebhook,
+  tenantId: string,
+  delivery: ClaimedDelivery,
+  timeoutMs: number,
+  options: AuditRelayOptions,
+  span: Span | null,
+): Promise<string | null> {
   const body = JSON.stringify({ id: delivery.id, organization_id: tenantId, events: delivery.events });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-atrium-signature': signAuditBody(webhook.secret, body),
+    'x-atrium-event-id': delivery.id,
+    'idempotency-key': delivery.id,
+  };
+  // The receiver can join the relay's trace (W3C traceparent); nothing is added when tracing is off.
+  propagation.inject(context.active(), headers);
   const timeout = AbortSignal.timeout(timeoutMs);
+  let failure: string | null;
   try {
     const response = await (options.fetch ?? fetch)(webhook.url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-atrium-signature': signAuditBody(webhook.secret, body),
-        'x-atrium-event-id': delivery.id,
-        'idempotency-key': delivery.id,
-      },
+      headers,
       body,
       signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
     });
     await response.body?.cancel();
-    return response.ok ? null : `audit webhook answered ${response.status}`;
+    span?.setAttribute('http.response.status_code', response.status);
+    failure = response.ok ? null : `audit webhook answered ${response.status}`;
   } catch (err) {
-    return `audit webhook call failed: ${err instanceof Error ? err.message : String(err)}`;
+    failure = `audit webhook call failed: ${err instanceof Error ? err.message : String(err)}`;
   }
+  if (failure) span?.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+  return failure;
 }
 
 /** Every 10 s per organization when a webhook is configured; the run's output says what is still pending. */

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { FlowDefinition } from '../definition.ts';
 import type { FlowInputSecrets } from '../input-secrets.ts';
 import { type AuditWebhook, auditRelayFlow } from './audit-relay.flow.ts';
@@ -30,6 +31,8 @@ export interface PlatformFlowDeps {
   auditWebhook: AuditWebhook | null;
   licensingSweep?: LicensingSweep | null;
   fetch?: typeof fetch;
+  /** Outbound calls (the audit webhook) become CLIENT spans of the run's trace when tracing is on. */
+  tracer?: Tracer | null;
   /** Finished runs older than this are deleted daily (Default: 30). */
   retentionDays?: number;
 }
@@ -42,7 +45,7 @@ export function platformFlows(deps: PlatformFlowDeps): Array<FlowDefinition<neve
     usageReportFlow,
     organizationExportFlow,
     organizationDeletionFlow,
-    auditRelayFlow(deps.auditWebhook, deps.fetch ? { fetch: deps.fetch } : {}),
+    auditRelayFlow(deps.auditWebhook, { ...(deps.fetch ? { fetch: deps.fetch } : {}), tracer: deps.tracer ?? null }),
     retentionFlow(deps.retentionDays ?? 30),
   ] as unknown as Array<FlowDefinition<never>>;
 }
