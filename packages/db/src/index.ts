@@ -13,6 +13,7 @@ export {
   type Tx,
   tenantStatementInOneRoundTrip,
   uuidLiteral,
+  withEachTenant,
   withoutTenant,
   withTenant,
   withUser,

@@ -1,5 +1,13 @@
 import { newUuid } from '@atrium/contracts';
-import { createPool, InvalidTenantError, type Pool, withoutTenant, withTenant } from '@atrium/db';
+import {
+  createPool,
+  InvalidTenantError,
+  type Pool,
+  type Tx,
+  withEachTenant,
+  withoutTenant,
+  withTenant,
+} from '@atrium/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
 
@@ -68,5 +76,47 @@ describe('withTenant', () => {
       InvalidTenantError,
     );
     expect(await workspaceNames(single, tenantA)).toEqual(['tenant-a']);
+  });
+});
+
+describe('withEachTenant', () => {
+  const insert = (name: string) => (tx: Tx, tenantId: string) =>
+    tx
+      .query('insert into workspaces (tenant_id, id, name) values ($1, $2, $3)', [tenantId, newUuid(), name])
+      .then(() => undefined);
+
+  it("runs each tenant's work as that tenant, in one transaction", async () => {
+    await withEachTenant(single, [tenantA, tenantB], insert('each'));
+    expect(await workspaceNames(single, tenantA)).toEqual(['tenant-a', 'each']);
+    expect(await workspaceNames(single, tenantB)).toEqual(['tenant-b', 'each']);
+    const { rows } = await db.owner.query(
+      "select count(distinct xmin::text)::int as n from workspaces where name = 'each'",
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  it("refuses a row for another tenant in a tenant's turn, and rolls back every tenant's work", async () => {
+    const crossing = withEachTenant(single, [tenantA, tenantB], (tx, tenantId) =>
+      tx
+        .query('insert into workspaces (tenant_id, id, name) values ($1, $2, $3)', [
+          tenantId === tenantB ? tenantA : tenantId,
+          newUuid(),
+          'crossing',
+        ])
+        .then(() => undefined),
+    );
+    await expect(crossing).rejects.toMatchObject({ code: '42501' });
+    const { rows } = await db.owner.query("select count(*)::int as n from workspaces where name = 'crossing'");
+    expect(rows[0].n).toBe(0);
+    // The connection goes back to the pool with no tenant set.
+    expect(await workspaceNames(single, null)).toEqual([]);
+  });
+
+  it('accepts only UUIDs as tenant ids', async () => {
+    await expect(
+      withEachTenant(single, [tenantA, "x'); drop table workspaces; --"], insert('bad')),
+    ).rejects.toBeInstanceOf(InvalidTenantError);
+    const { rows } = await db.owner.query("select count(*)::int as n from workspaces where name = 'bad'");
+    expect(rows[0].n).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { type Pool, type Tx, withTenant } from '@atrium/db';
+import { type Pool, type Tx, withEachTenant, withTenant } from '@atrium/db';
 
 export interface BatchWriterOptions<T> {
   pool: Pool;
@@ -70,6 +70,19 @@ export class BatchWriter<T> {
       const items = byTenant.get(tenantId);
       if (items) items.push(item);
       else byTenant.set(tenantId, [item]);
+    }
+    if (byTenant.size > 1) {
+      // Every tenant in one transaction: one commit for the flush instead of one per organization, which bound a
+      // flush spread over many organizations to ~1,200 of them a second here.
+      try {
+        await withEachTenant(this.options.pool, byTenant.keys(), (tx, tenantId) =>
+          this.options.write(tx, tenantId, byTenant.get(tenantId) as T[]),
+        );
+        return;
+      } catch {
+        // One tenant's rows were refused (its organization deleted meanwhile), or the database is away: each
+        // tenant on its own, below, so that one cannot hold back the others.
+      }
     }
     for (const [tenantId, items] of byTenant) {
       try {
