@@ -2,7 +2,7 @@ import { type Pool, type Tx, withEachTenant, withTenant } from '@atrium/db';
 
 export interface BatchWriterOptions<T> {
   pool: Pool;
-  /** Writes one tenant's items in that tenant's transaction (one multi-row insert). */
+  /** Writes one tenant's items (one multi-row insert) in a transaction where `app.tenant_id` is that tenant. */
   write(tx: Tx, tenantId: string, items: T[]): Promise<void>;
   /** Longest an item waits before it is written (Default: 200 ms). */
   flushIntervalMs?: number;
@@ -15,9 +15,9 @@ export interface BatchWriterOptions<T> {
 }
 
 /**
- * Collects rows off the request path and writes them in batches, grouped by tenant (ADR 0103). A request
- * never waits for the write; what is still buffered when the process dies is lost, which is the price of
- * taking journal and audit inserts off the hot path.
+ * Collects rows off the request path and writes them in batches, grouped by tenant, a flush in one transaction
+ * (ADR 0103). A request never waits for the write; what is still buffered when the process dies is lost, which
+ * is the price of taking journal and audit inserts off the hot path.
  */
 export class BatchWriter<T> {
   private buffer: Array<{ tenantId: string; item: T }> = [];
