@@ -46,7 +46,7 @@ export function withEachTenant(
 ): Promise<void> {
   return inTransaction(pool, 'begin', async (tx) => {
     for (const tenantId of tenantIds) {
-      await tx.query(`select set_config('app.tenant_id', ${uuidLiteral(tenantId)}, true)`);
+      await tx.query(`select ${setTenant(tenantId)}`);
       await work(tx, tenantId);
     }
   });
@@ -80,7 +80,12 @@ export function uuidLiteral(value: string): string {
 
 function tenantBegin(tenantId: string, options: TenantTransactionOptions): string {
   const asyncCommit = options.asyncCommit ? `, set_config('synchronous_commit', 'off', true)` : '';
-  return `begin; select set_config('app.tenant_id', ${uuidLiteral(tenantId)}, true)${asyncCommit}`;
+  return `begin; select ${setTenant(tenantId)}${asyncCommit}`;
+}
+
+/** The transaction-local tenant setting the policies read, the id checked and inlined (no bind parameters). */
+function setTenant(tenantId: string): string {
+  return `set_config('app.tenant_id', ${uuidLiteral(tenantId)}, true)`;
 }
 
 export interface TenantTransactionOptions {
@@ -101,7 +106,7 @@ export async function withUser<T>(
   work: (tx: Tx) => Promise<T>,
   tenantId?: string,
 ): Promise<T> {
-  const tenant = tenantId ? `, set_config('app.tenant_id', ${uuidLiteral(tenantId)}, true)` : '';
+  const tenant = tenantId ? `, ${setTenant(tenantId)}` : '';
   return inTransaction(pool, `begin; select set_config('app.user_id', ${uuidLiteral(userId)}, true)${tenant}`, work);
 }
 

@@ -73,7 +73,7 @@ export class BatchWriter<T> {
     }
     if (byTenant.size > 1) {
       // Every tenant in one transaction: one commit for the flush instead of one per organization, which bound a
-      // flush spread over many organizations to ~1,200 of them a second here.
+      // flush spread over many organizations to about half the rate (ADR 0103, amendment).
       try {
         await withEachTenant(this.options.pool, byTenant.keys(), (tx, tenantId) =>
           this.options.write(tx, tenantId, byTenant.get(tenantId) as T[]),
