@@ -45,3 +45,4 @@ export type { Actor, ActorType, TenantContext } from './shared/context.ts';
 export { AtriumError, type FieldError, notFound } from './shared/errors.ts';
 export type { Stored } from './shared/idempotency.ts';
 export type { Page, PageRequest } from './shared/pagination.ts';
+export type { RedisClient } from './shared/redis.ts';

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { newUuid } from '@atrium/contracts';
 import { withTenant } from '@atrium/db';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
 import { findOpenSessions, insertJournalEntries } from '../src/licensing/journal.repository.ts';
 import { heartbeatStatement, PostgresSeatStore, releaseStatement } from '../src/licensing/seat-store.postgres.ts';
 import { RedisSeatStore } from '../src/licensing/seat-store.redis.ts';
@@ -16,6 +17,9 @@ import type { LeaseMetadata, SeatStore } from '../src/licensing/seat-store.ts';
 
 let db: TestDatabase;
 let redis: Redis;
+/** A real three-node Redis Cluster (test/redis-cluster.ts): the seat scripts must keep to one slot each. */
+let cluster: RedisCluster;
+let clusterClient: Cluster;
 const tenantId = newUuid();
 const redisPrefix = `test:${randomBytes(4).toString('hex')}:`;
 
@@ -26,11 +30,18 @@ beforeAll(async () => {
     `seats-${randomBytes(3).toString('hex')}`,
   ]);
   redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  cluster = await startRedisCluster();
+  clusterClient = new Cluster(
+    cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+    { enableAutoPipelining: false },
+  );
 });
 afterAll(async () => {
   const keys = await redis.keys(`${redisPrefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
+  clusterClient.disconnect();
+  await cluster.stop();
   await db.drop();
 });
 
@@ -45,29 +56,30 @@ async function newLicense(maxSeats: number): Promise<string> {
   return id;
 }
 
+function redisStore(client: Redis | Cluster): RedisSeatStore {
+  return new RedisSeatStore(client, {
+    keyPrefix: redisPrefix,
+    loadOpenLeases: async (license) => {
+      const rows = await withTenant(db.app, license.tenantId, (tx) =>
+        findOpenSessions(tx, license.tenantId, license.licenseId),
+      );
+      return {
+        lifetimeMs: 60_000,
+        leases: rows.map((r) => ({
+          sessionId: r.session_id,
+          fingerprint: r.fingerprint,
+          acquiredAtMs: r.acquired_at.getTime(),
+          metadata: r.metadata ?? {},
+        })),
+      };
+    },
+  });
+}
+
 const stores: Array<[string, () => SeatStore]> = [
   ['postgres', () => new PostgresSeatStore(db.app)],
-  [
-    'redis',
-    () =>
-      new RedisSeatStore(redis, {
-        keyPrefix: redisPrefix,
-        loadOpenLeases: async (license) => {
-          const rows = await withTenant(db.app, license.tenantId, (tx) =>
-            findOpenSessions(tx, license.tenantId, license.licenseId),
-          );
-          return {
-            lifetimeMs: 60_000,
-            leases: rows.map((r) => ({
-              sessionId: r.session_id,
-              fingerprint: r.fingerprint,
-              acquiredAtMs: r.acquired_at.getTime(),
-              metadata: r.metadata ?? {},
-            })),
-          };
-        },
-      }),
-  ],
+  ['redis', () => redisStore(redis)],
+  ['redis cluster', () => redisStore(clusterClient)],
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -384,6 +396,51 @@ describe('redis seat store after Redis lost its data', () => {
     );
     expect(outcomes.filter((o) => o.kind === 'acquired')).toHaveLength(1);
   });
+});
+
+describe('redis seat store on a Redis Cluster', () => {
+  it("keeps each license's keys on one node and spreads licenses over the nodes", async () => {
+    const store = redisStore(clusterClient);
+    const licenses = await Promise.all(Array.from({ length: 12 }, () => newLicense(2)));
+    await Promise.all(licenses.map((licenseId, i) => store.acquire(request(licenseId, `fp-${i}`))));
+    // Which primary holds each key, read from the nodes themselves.
+    const holders = new Map<string, string>();
+    for (const node of clusterClient.nodes('master')) {
+      for (const key of await node.keys(`${redisPrefix}*`)) holders.set(key, `${node.options.port}`);
+    }
+    const nodesOf = licenses.map((id) => new Set(store.keys(id).map((key) => holders.get(key))));
+    for (const nodes of nodesOf) {
+      expect(nodes.size).toBe(1);
+      expect(nodes.has(undefined)).toBe(false);
+    }
+    expect(new Set(nodesOf.flatMap((nodes) => [...nodes])).size).toBeGreaterThan(1);
+  });
+
+  it('rebuilds a license that lost its keys on its node from the journal', async () => {
+    const store = redisStore(clusterClient);
+    const licenseId = await newLicense(1);
+    const first = await store.acquire(request(licenseId, 'first'));
+    if (first.kind === 'exhausted') throw new Error('no seat');
+    // The node holding the license forgets it (a failover without replication, a FLUSHALL).
+    await clusterClient.del(...store.keys(licenseId));
+    await withTenant(db.app, tenantId, (tx) =>
+      insertJournalEntries(tx, tenantId, [
+        {
+          licenseId,
+          sessionId: first.lease.sessionId,
+          fingerprint: 'first',
+          event: 'acquired',
+          occurredAtMs: Date.now(),
+        },
+      ]),
+    );
+    expect((await store.acquire(request(licenseId, 'second'))).kind).toBe('exhausted');
+    expect((await store.acquire(request(licenseId, 'first'))).kind).toBe('existing');
+  });
+
+  function request(licenseId: string, fingerprint: string) {
+    return { tenantId, licenseId, sessionId: newUuid(), fingerprint, metadata: {}, maxSeats: 1, lifetimeMs: 60_000 };
+  }
 });
 
 describe('postgres seat store on a license with many leases and no statistics yet', () => {

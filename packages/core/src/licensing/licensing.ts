@@ -1,9 +1,9 @@
 import type { Pool } from '@atrium/db';
 import { withTenant } from '@atrium/db';
 import type { Tracer } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
 import { insertAuditEvents, type QueuedAudit } from '../shared/audit.ts';
 import { BatchWriter } from '../shared/batch-writer.ts';
+import type { RedisClient } from '../shared/redis.ts';
 import { findOpenSessions, insertJournalEntries, type JournalEntry } from './journal.repository.ts';
 import { LeaseService, type LicensingObserver } from './leases.service.ts';
 import { LicenseCache } from './license-cache.ts';
@@ -20,7 +20,7 @@ import { TokenIssuer } from './tokens.ts';
 export interface LicensingOptions {
   pool: Pool;
   /** Scaled mode: seats in Redis. Without it seats live in PostgreSQL. */
-  redis?: Redis | null;
+  redis?: RedisClient | null;
   redisKeyPrefix?: string;
   root: RootSigner;
   signingAlgorithm?: SigningAlgorithm;
@@ -78,7 +78,7 @@ export function openLeasesFromJournal(
 }
 
 export interface RedisSeatStoreParts {
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   pool: Pool;
   cache: LicenseCache;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis.ts';
 import { TurnBatcher } from '../shared/turn-batcher.ts';
 import {
   acquireScript,
@@ -102,7 +102,7 @@ function triples(values: unknown): Lease[] {
 export class RedisSeatStore implements SeatStore {
   readonly name = 'redis';
   readonly journalsItself = false;
-  private readonly redis: Redis & SeatCommands;
+  private readonly redis: RedisClient & SeatCommands;
   private readonly prefix: string;
   private readonly loadOpenLeases: RedisSeatStoreOptions['loadOpenLeases'];
   /** Acquires of one turn of the event loop, per license, seat limit and lifetime (see `acquire`). */
@@ -113,7 +113,7 @@ export class RedisSeatStore implements SeatStore {
   private readonly beats: TurnBatcher<BeatBatch, string, number | null>;
   private readonly timing: StoreTiming | undefined;
 
-  constructor(redis: Redis, options: RedisSeatStoreOptions) {
+  constructor(redis: RedisClient, options: RedisSeatStoreOptions) {
     const commands = {
       atriumSeatAcquire: acquireScript,
       atriumSeatHeartbeat: heartbeatScript,
@@ -124,7 +124,7 @@ export class RedisSeatStore implements SeatStore {
       atriumSeatReconcile: reconcileScript,
     };
     for (const [name, lua] of Object.entries(commands)) redis.defineCommand(name, { numberOfKeys: 4, lua });
-    this.redis = redis as Redis & SeatCommands;
+    this.redis = redis as RedisClient & SeatCommands;
     this.prefix = options.keyPrefix ?? '';
     this.loadOpenLeases = options.loadOpenLeases;
     this.timing = options.timing;
