@@ -7,6 +7,7 @@ import {
   type IdentityDeps,
   type Licensing,
   OidcSignIn,
+  type RedisClient,
   type RootSigner,
   SecretBox,
 } from '@atrium/core';
@@ -17,7 +18,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Tracer } from '@opentelemetry/api';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { buildLicensing } from './licensing.ts';
 import {
@@ -58,7 +58,7 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   metrics?: Metrics;
   /** Redis: shared rate-limit counters and, when present, the seat store. Null or absent: in-process / PostgreSQL. */
-  redis?: Redis | null;
+  redis?: RedisClient | null;
   /** Overrides the root key holder named by the config (tests inject KMS-shaped ones). */
   rootSigner?: RootSigner;
   /** Makes a span of every request (startTracing); null or absent: no tracing hooks at all. */

@@ -39,8 +39,13 @@ export interface Config {
    * under the data directory when unset.
    */
   secretKey: string | null;
-  /** Redis for shared rate limits and the seat store (REDIS_URL). Unset: in-process. */
+  /**
+   * Redis for shared rate limits and the seat store (REDIS_URL). Unset: in-process. With `redisCluster`, the seed
+   * nodes of a Redis Cluster, comma-separated (one is enough: the client learns the others from it).
+   */
   redisUrl: string | null;
+  /** REDIS_URL names a Redis Cluster (ATRIUM_REDIS_CLUSTER=true), not one server (Default: false). */
+  redisCluster: boolean;
   /** Access token lifetime (ATRIUM_ACCESS_TOKEN_TTL_SECONDS, Default: 3600). */
   accessTokenTtlSeconds: number;
   /** Refresh token lifetime (ATRIUM_REFRESH_TOKEN_TTL_SECONDS, Default: 604800 = 7 days). */
@@ -156,6 +161,7 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const port = integer(env, 'PORT', 8080, 0, 65_535);
   const databaseUrl = url(env, 'DATABASE_URL');
+  const redisCluster = oneOf(env, 'ATRIUM_REDIS_CLUSTER', ['true', 'false'], 'false') === 'true';
   const signer = oneOf(env, 'ATRIUM_SIGNER', ['local', 'gcp-kms', 'aws-kms'], 'local');
   const kmsKey = env.ATRIUM_KMS_KEY || null;
   if (signer !== 'local' && !kmsKey) throw new ConfigError(`ATRIUM_SIGNER=${signer} needs ATRIUM_KMS_KEY`);
@@ -175,7 +181,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustedProxies: list(env, 'ATRIUM_TRUSTED_PROXIES'),
     shutdownTimeoutMs: integer(env, 'ATRIUM_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     secretKey: secret(env, 'ATRIUM_SECRET_KEY'),
-    redisUrl: url(env, 'REDIS_URL'),
+    redisUrl: redisUrl(env, redisCluster),
+    redisCluster,
     accessTokenTtlSeconds: integer(env, 'ATRIUM_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     refreshTokenTtlSeconds: integer(env, 'ATRIUM_REFRESH_TOKEN_TTL_SECONDS', 604_800, 300, 31_536_000),
     invitationTtlSeconds: integer(env, 'ATRIUM_INVITATION_TTL_SECONDS', 604_800, 300, 31_536_000),
@@ -323,6 +330,32 @@ function url(env: Env, name: string): string | null {
     throw new ConfigError(`${name} must be a URL`);
   }
   return raw;
+}
+
+/**
+ * REDIS_URL: one URL, or with ATRIUM_REDIS_CLUSTER=true the comma-separated seed nodes of a cluster, which share
+ * the first one's user, password and scheme (`rediss:` for TLS) and have no database number (a cluster has only 0).
+ */
+function redisUrl(env: Env, cluster: boolean): string | null {
+  if (!cluster) return url(env, 'REDIS_URL');
+  const seeds = list(env, 'REDIS_URL');
+  if (seeds.length === 0)
+    throw new ConfigError('ATRIUM_REDIS_CLUSTER=true needs REDIS_URL: the seed nodes of the cluster');
+  for (const seed of seeds) {
+    let parsed: URL;
+    try {
+      parsed = new URL(seed);
+    } catch {
+      throw new ConfigError('REDIS_URL must be a comma-separated list of redis:// or rediss:// URLs');
+    }
+    if (!['redis:', 'rediss:'].includes(parsed.protocol) || !parsed.hostname) {
+      throw new ConfigError('REDIS_URL must be a comma-separated list of redis:// or rediss:// URLs');
+    }
+    if (!['', '/', '/0'].includes(parsed.pathname)) {
+      throw new ConfigError('REDIS_URL names a database number; a Redis Cluster has only database 0');
+    }
+  }
+  return seeds.join(',');
 }
 
 function list(env: Env, name: string): string[] {

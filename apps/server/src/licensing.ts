@@ -8,14 +8,15 @@ import {
   type LicensingObserver,
   LocalRootSigner,
   type ReconcileScope,
+  type RedisClient,
   type RootSigner,
 } from '@atrium/core';
 import { createPool, type Pool } from '@atrium/db';
 import type { Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
 import { type Config, ConfigError } from './config.ts';
 import { type Metrics, perPair } from './plugins/metrics.ts';
+import { connectRedis } from './redis.ts';
 
 /** The root key holder named by ATRIUM_SIGNER. */
 export async function createRootSigner(config: Config): Promise<RootSigner> {
@@ -85,7 +86,7 @@ export async function buildLicensing(
   config: Config,
   deps: {
     pool: Pool;
-    redis: Redis | null;
+    redis: RedisClient | null;
     root?: RootSigner;
     metrics: Metrics;
     log: FastifyBaseLogger;
@@ -127,11 +128,11 @@ export async function reconcileSeats(
   scope: ReconcileScope,
   print: (line: string) => void,
 ): Promise<ReconcileTotals> {
-  if (!config.redisUrl) {
+  const redis = connectRedis(config);
+  if (!redis) {
     throw new ConfigError('REDIS_URL is required: reconcile rebuilds the Redis seat store from the lease journal');
   }
   const pool = createPool({ connectionString: appUrl, max: 2, applicationName: 'atrium-reconcile' });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   // Connection problems surface as the failing command's error; this only keeps ioredis from logging them twice.
   redis.on('error', () => {});
   try {

@@ -1,10 +1,10 @@
 import { createPool, loadMigrations, migrate, type Pool, withCredentials } from '@atrium/db';
 import type { Tracer } from '@opentelemetry/api';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './plugins/metrics.ts';
+import { connectRedis } from './redis.ts';
 import type { App } from './routes/shared.ts';
 import { activeTraceIds } from './tracing.ts';
 
@@ -83,17 +83,7 @@ export async function startApi(
   });
   const expectedMigration = (await loadMigrations()).length;
   const metrics = new Metrics();
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        lazyConnect: false,
-        maxRetriesPerRequest: 2,
-        // No auto-pipelining: the seat stores already send a turn's calls of one license as one script call
-        // (TurnBatcher), and ioredis keeps one auto-pipeline in flight at a time, so a call made while one is out
-        // waits for its reply. Off, acquires at half load spent 140 against 187 us of CPU each, p99 10 against
-        // 23 ms; heartbeats of 50 licenses 60 against 72 us (bench/README.md, 2026-12-03).
-        enableAutoPipelining: false,
-      })
-    : null;
+  const redis = connectRedis(config);
   redis?.on('error', (err) => log.warn({ err }, 'redis error'));
   const app = await buildApp(config, { pool, expectedMigration, logger: log, redis, metrics, tracer });
   await app.listen({ host: config.host, port: config.port });

@@ -1,6 +1,5 @@
-import { AtriumError } from '@atrium/core';
+import { AtriumError, type RedisClient } from '@atrium/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,7 +18,7 @@ export class RateLimits {
   private readonly points: Record<LimitScope, number>;
   private readonly refused;
 
-  constructor(config: RateLimitConfig, metrics: Metrics, redis: Redis | null, redisKeyPrefix = 'atrium:') {
+  constructor(config: RateLimitConfig, metrics: Metrics, redis: RedisClient | null, redisKeyPrefix = 'atrium:') {
     this.points = {
       ip: config.ipPerMinute,
       auth: config.authPerMinute,

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@atrium/core';
+import { Cluster } from 'ioredis';
 
 export interface WindowDecision {
   allowed: boolean;
@@ -26,14 +27,14 @@ export class SharedWindowCounter {
   private timer: NodeJS.Timeout | null = null;
   private flushing = false;
 
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly points: number;
   private readonly windowMs: number;
   private readonly flushMs: number;
 
   /** `windowMs` Default: 60000; `flushMs` Default: 200. */
-  constructor(redis: Redis, prefix: string, points: number, windowMs = 60_000, flushMs = 200) {
+  constructor(redis: RedisClient, prefix: string, points: number, windowMs = 60_000, flushMs = 200) {
     this.redis = redis;
     this.prefix = prefix;
     this.points = points;
@@ -57,33 +58,41 @@ export class SharedWindowCounter {
     return { allowed: true, remaining: this.points - used - 1, msBeforeNext };
   }
 
-  /** Sends pending increments now (tests and shutdown). */
+  /**
+   * Sends pending increments now (tests and shutdown). One pipeline for all keys on one Redis server; on a Redis
+   * Cluster, whose pipelines must stay on one node, one per key (two commands of one key share its slot), sent
+   * together.
+   */
   async flush(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
     try {
       const batch = [...this.entries].filter(([, entry]) => entry.pending > 0);
       if (batch.length === 0) return;
-      const pipeline = this.redis.pipeline();
-      for (const [key, entry] of batch) {
-        const redisKey = `${this.prefix}${key}:${entry.window}`;
-        pipeline.incrby(redisKey, entry.pending);
-        pipeline.pexpire(redisKey, this.windowMs * 2);
-      }
-      const sent = batch.map(([, entry]) => entry.pending);
-      for (const [, entry] of batch) entry.pending = 0;
-      const results = await pipeline.exec();
-      batch.forEach(([, entry], i) => {
-        const [error, total] = results?.[i * 2] ?? [new Error('no reply'), null];
-        // If Redis failed, keep counting what this process accepted so the local limit still holds.
-        entry.shared = error ? entry.shared + (sent[i] ?? 0) : Number(total);
-      });
+      const groups = this.redis instanceof Cluster ? batch.map((item) => [item]) : [batch];
+      await Promise.all(groups.map((group) => this.send(group)));
       this.dropOldWindows();
-    } catch {
-      // Redis unavailable: the counts stay local until it returns.
     } finally {
       this.flushing = false;
     }
+  }
+
+  private async send(batch: Array<[string, Entry]>) {
+    const pipeline = this.redis.pipeline();
+    for (const [key, entry] of batch) {
+      const redisKey = `${this.prefix}${key}:${entry.window}`;
+      pipeline.incrby(redisKey, entry.pending);
+      pipeline.pexpire(redisKey, this.windowMs * 2);
+    }
+    const sent = batch.map(([, entry]) => entry.pending);
+    for (const [, entry] of batch) entry.pending = 0;
+    // Redis unavailable: the pipeline fails as a whole, and every count stays local until it returns.
+    const results = await pipeline.exec().catch(() => null);
+    batch.forEach(([, entry], i) => {
+      const [error, total] = results?.[i * 2] ?? [new Error('no reply'), null];
+      // If Redis failed, keep counting what this process accepted so the local limit still holds.
+      entry.shared = error ? entry.shared + (sent[i] ?? 0) : Number(total);
+    });
   }
 
   stop() {
