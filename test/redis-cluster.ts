@@ -13,6 +13,10 @@ export interface RedisCluster {
   /** The seed nodes as REDIS_URL takes them in cluster mode: `redis://127.0.0.1:p1,redis://127.0.0.1:p2,…`. */
   url: string;
   ports: number[];
+  /** Kills one node (SIGKILL): its slots are unreachable until it is started again. */
+  killNode(port: number): Promise<void>;
+  /** Starts a killed node again, empty (nothing is persisted), with its slots: as after a crash without replicas. */
+  startNode(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -25,26 +29,37 @@ export interface RedisCluster {
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'atrium-redis-cluster-'));
   const ports: number[] = [];
-  const children: ChildProcess[] = [];
+  const busPorts = new Map<number, number>();
+  const children = new Map<number, ChildProcess>();
+  const spawnNode = (port: number) => {
+    const child = spawn(
+      'redis-server',
+      [
+        ...['--port', String(port), '--cluster-port', String(busPorts.get(port)), '--bind', '127.0.0.1'],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir],
+        ...['--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--logfile', ''],
+      ],
+      { stdio: 'ignore' },
+    );
+    children.set(port, child);
+  };
+  const killNode = async (port: number) => {
+    const child = children.get(port);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
   const stop = async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : null)));
+    await Promise.all([...children.keys()].map(killNode));
     await rm(dir, { recursive: true, force: true });
   };
   try {
     for (let i = 0; i < masters; i += 1) {
       const [port, busPort] = [await freePort(), await freePort()];
       ports.push(port);
-      const child = spawn(
-        'redis-server',
-        [
-          ...['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1'],
-          ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir],
-          ...['--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--logfile', ''],
-        ],
-        { stdio: 'ignore' },
-      );
-      children.push(child);
+      busPorts.set(port, busPort);
+      spawnNode(port);
     }
     await Promise.all(ports.map((port) => untilUp(port)));
     await run('redis-cli', [
@@ -60,7 +75,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     await stop();
     throw err;
   }
-  return { url: ports.map((port) => `redis://127.0.0.1:${port}`).join(','), ports, stop };
+  const startNode = async (port: number) => {
+    spawnNode(port);
+    await Promise.all(ports.map((node) => untilClusterOk(node)));
+  };
+  return { url: ports.map((port) => `redis://127.0.0.1:${port}`).join(','), ports, killNode, startNode, stop };
 }
 
 async function untilUp(port: number) {

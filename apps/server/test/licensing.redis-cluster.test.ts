@@ -4,7 +4,7 @@ import type { RedisClient } from '@atrium/core';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
-import { runCli } from '../../../test/processes.ts';
+import { freePort, runCli } from '../../../test/processes.ts';
 import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { connectRedis } from '../src/redis.ts';
@@ -163,5 +163,82 @@ describe('licensing on a Redis Cluster', () => {
       tenant: org,
     });
     expect(status.body.seats).toEqual({ used: 2, max: 5 });
+  });
+
+  it('answers 503 while the node of a license is down, and rebuilds the license from the journal when it comes back empty', async () => {
+    const created = await call(t.app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant: org });
+    const license = created.body as { id: string; license_key: string };
+    const acquire = (fingerprint: string) =>
+      call(
+        t.app,
+        'POST',
+        '/api/v1/licenses/acquire',
+        { license_key: license.license_key, fingerprint },
+        { tenant: org },
+      );
+    const held = await acquire('held');
+    expect(held.status).toBe(201);
+    await t.app.licensing.journal.flush();
+    const [port] = new Set((await keysByNode(`{lic:${fromPublicId('license', license.id)}}*`)).values());
+    if (port === undefined) throw new Error('no node holds the license');
+
+    await cluster.killNode(port);
+    const refused = await acquire('during');
+    expect(refused.status).toBe(503);
+    expect(refused.body.code).toBe('service_unavailable');
+    expect(refused.headers['retry-after']).toBe('5');
+    const beat = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/heartbeat',
+      { session_id: held.body.session_id },
+      { tenant: org },
+    );
+    expect(beat.status).toBe(503);
+
+    await cluster.startNode(port);
+    // The node came back with nothing: the first call rebuilds the license from the journal, seat count included.
+    const deadline = Date.now() + 10_000;
+    let after = await acquire('after');
+    while (after.status === 503 && Date.now() < deadline) after = await acquire('after');
+    expect(after.status).toBe(201);
+    expect(after.body.seats).toEqual({ used: 2, max: 2 });
+    expect((await acquire('one-too-many')).status).toBe(409);
+    const renewed = await call(
+      t.app,
+      'POST',
+      '/api/v1/licenses/heartbeat',
+      { session_id: held.body.session_id },
+      { tenant: org },
+    );
+    expect(renewed.status).toBe(200);
+  });
+});
+
+describe('licensing when its one Redis server is away', () => {
+  it('answers 503 service_unavailable with retry-after, not 500', async () => {
+    const away = connectRedis({ redisUrl: `redis://127.0.0.1:${await freePort()}`, redisCluster: false });
+    if (!away) throw new Error('no Redis connection');
+    away.on('error', () => {});
+    const app = await createTestApp({ redisKeyPrefix: prefix }, { redis: away });
+    try {
+      const owner = await createOrganization(app.app, 'Away');
+      const created = await call(app.app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant: owner });
+      expect(created.status).toBe(201);
+      const acquired = await call(
+        app.app,
+        'POST',
+        '/api/v1/licenses/acquire',
+        { license_key: created.body.license_key, fingerprint: 'm' },
+        { tenant: owner },
+      );
+      expect(acquired.status).toBe(503);
+      expect(acquired.headers['content-type']).toContain('application/problem+json');
+      expect(acquired.body).toMatchObject({ code: 'service_unavailable', status: 503 });
+      expect(acquired.headers['retry-after']).toBe('5');
+    } finally {
+      await app.close();
+      away.disconnect();
+    }
   });
 });

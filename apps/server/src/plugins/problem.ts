@@ -54,7 +54,14 @@ const fastifyErrors: Partial<Record<string, ErrorCode>> = {
  */
 export function installProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof AtriumError) return sendProblem(request, reply, error.code, error.message, error.errors);
+    if (error instanceof AtriumError) {
+      if (error.code === 'service_unavailable') {
+        // A dependency is away (the seat store's Redis): worth a line, and the client may try again.
+        request.log.warn({ err: error.cause ?? error }, error.message);
+        reply.header('retry-after', '5');
+      }
+      return sendProblem(request, reply, error.code, error.message, error.errors);
+    }
     if (error.validation) {
       const errors = fieldErrors(error.validationContext, error.validation as AjvIssue[]);
       return sendProblem(request, reply, 'validation_failed', 'the request does not match the schema', errors);

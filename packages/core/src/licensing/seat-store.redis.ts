@@ -1,4 +1,4 @@
-import type { RedisClient } from '../shared/redis.ts';
+import { type RedisClient, whileRedisAnswers } from '../shared/redis.ts';
 import { TurnBatcher } from '../shared/turn-batcher.ts';
 import {
   acquireScript,
@@ -231,7 +231,7 @@ export class RedisSeatStore implements SeatStore {
   }
 
   async forget(license: LicenseRef): Promise<void> {
-    await this.redis.del(...this.keys(license.licenseId));
+    await whileRedisAnswers(() => this.redis.del(...this.keys(license.licenseId)));
   }
 
   async close(): Promise<void> {
@@ -241,10 +241,10 @@ export class RedisSeatStore implements SeatStore {
   /** Runs a script; when the license's set is not there, rebuilds it from the journal once and runs it again. */
   private async run(license: LicenseRef, script: (keys: string[]) => Promise<ScriptReply>): Promise<ScriptReply> {
     const keys = this.keys(license.licenseId);
-    const reply = await script(keys);
+    const reply = await whileRedisAnswers(() => script(keys));
     if (reply[0] !== 'missing') return reply;
     await this.restore(license);
-    const again = await script(keys);
+    const again = await whileRedisAnswers(() => script(keys));
     if (again[0] === 'missing') throw new Error(`lease set of license ${license.licenseId} is missing after restore`);
     return again;
   }
@@ -252,7 +252,9 @@ export class RedisSeatStore implements SeatStore {
   /** Adds the journal's open leases the set lacks and marks it ready; returns how many it added. */
   async restore(license: LicenseRef): Promise<number> {
     const open = await this.loadOpenLeases(license);
-    return this.redis.atriumSeatRestore(...this.keys(license.licenseId), open.lifetimeMs, ...quadruples(open));
+    return whileRedisAnswers(() =>
+      this.redis.atriumSeatRestore(...this.keys(license.licenseId), open.lifetimeMs, ...quadruples(open)),
+    );
   }
 
   /** The sessions in the license's set right now, live or not yet swept. */

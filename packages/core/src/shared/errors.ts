@@ -10,8 +10,9 @@ export class AtriumError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;
 
-  constructor(code: ErrorCode, detail: string, errors?: FieldError[]) {
-    super(detail);
+  /** `options.cause`: what failed underneath (logged, never sent). */
+  constructor(code: ErrorCode, detail: string, errors?: FieldError[], options?: ErrorOptions) {
+    super(detail, options);
     this.name = 'AtriumError';
     this.code = code;
     this.errors = errors;
