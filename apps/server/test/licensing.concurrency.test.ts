@@ -10,10 +10,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testSecretKey } from '../../../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
+import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
 
 /**
  * Seats across several API processes (DESIGN.md §6: zero over-allocated seats under any concurrency): three
- * `atrium serve` processes on one database (and one Redis), 2,000 concurrent acquires for 25 seats, then the
+ * `atrium serve` processes on one database (and one Redis server, or a three-node Redis Cluster), 2,000 concurrent acquires for 25 seats, then the
  * TTL is cut to 3 s, one process is killed with SIGKILL and half of the clients stop heartbeating: their seats
  * come back by expiry, and exactly those seats go to new machines.
  */
@@ -70,8 +71,9 @@ async function post(url: string, path: string, body: unknown, headers: Record<st
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-describe.each(['redis', 'postgres'])('seats across 3 API processes on the %s store', (store) => {
+describe.each(['redis', 'redis-cluster', 'postgres'])('seats across 3 API processes on the %s store', (store) => {
   let db: TestDatabase;
+  let cluster: RedisCluster | null = null;
   let dataDir: string;
   let servers: Server[] = [];
   const prefix = `test:${randomBytes(4).toString('hex')}:`;
@@ -91,6 +93,10 @@ describe.each(['redis', 'postgres'])('seats across 3 API processes on the %s sto
       ATRIUM_LICENSE_CACHE_TTL_MS: '300',
     };
     if (store === 'redis') env.REDIS_URL = redisUrl;
+    if (store === 'redis-cluster') {
+      cluster = await startRedisCluster();
+      Object.assign(env, { REDIS_URL: cluster.url, ATRIUM_REDIS_CLUSTER: 'true' });
+    }
     servers = await Promise.all([startServer(env), startServer(env), startServer(env)]);
   }, 60_000);
 
@@ -103,6 +109,7 @@ describe.each(['redis', 'postgres'])('seats across 3 API processes on the %s sto
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
     }
+    await cluster?.stop();
     await db.drop();
   });
 
