@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testSecretKey } from '../../../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
+import { type RedisCluster, startRedisCluster } from '../../../test/redis-servers.ts';
 
 /**
  * Seats across several API processes (DESIGN.md §6: zero over-allocated seats under any concurrency): three

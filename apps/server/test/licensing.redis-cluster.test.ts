@@ -5,7 +5,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrganization, createTestApp, type TestApp } from '../../../test/app.ts';
 import { freePort, runCli } from '../../../test/processes.ts';
-import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
+import { type RedisCluster, startRedisCluster } from '../../../test/redis-servers.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { connectRedis } from '../src/redis.ts';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
+import { type RedisCluster, startRedisCluster } from '../../../test/redis-servers.ts';
 import { SharedWindowCounter } from '../src/plugins/shared-window-counter.ts';
 
 const redis = new Redis('redis://127.0.0.1:6379');

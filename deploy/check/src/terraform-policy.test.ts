@@ -131,13 +131,13 @@ describe('gcp values match the documents', () => {
     for (const [env, sql] of Object.entries(expected)) assert.deepEqual((await tfvars('gcp', env)).sql, sql, env);
   });
 
-  it('Memorystore: AUTH, TLS, private service access, allkeys-lru; sizes per environment', async () => {
+  it('Memorystore: AUTH, TLS, private service access, volatile-lru (ADR 0105); sizes per environment', async () => {
     const redis = resourceBody(await module('gcp', 'memorystore-redis'), 'google_redis_instance', 'this');
     assert.equal(redis.auth_enabled, true);
     assert.equal(redis.transit_encryption_mode, 'SERVER_AUTHENTICATION');
     assert.equal(redis.connect_mode, 'PRIVATE_SERVICE_ACCESS');
     assert.equal(redis.redis_version, 'REDIS_7_0');
-    assert.equal(redis.redis_configs['maxmemory-policy'], 'allkeys-lru');
+    assert.equal(redis.redis_configs['maxmemory-policy'], 'volatile-lru');
     assert.equal(redis.redis_configs['notify-keyspace-events'], 'Ex');
     assert.deepEqual((await tfvars('gcp', 'staging')).redis, {
       tier: 'BASIC',

@@ -4,7 +4,7 @@ import { withTenant } from '@atrium/db';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/database.ts';
-import { type RedisCluster, startRedisCluster } from '../../../test/redis-cluster.ts';
+import { type RedisCluster, startRedisCluster } from '../../../test/redis-servers.ts';
 import { findOpenSessions, insertJournalEntries } from '../src/licensing/journal.repository.ts';
 import { heartbeatStatement, PostgresSeatStore, releaseStatement } from '../src/licensing/seat-store.postgres.ts';
 import { RedisSeatStore } from '../src/licensing/seat-store.redis.ts';
@@ -17,7 +17,7 @@ import type { LeaseMetadata, SeatStore } from '../src/licensing/seat-store.ts';
 
 let db: TestDatabase;
 let redis: Redis;
-/** A real three-node Redis Cluster (test/redis-cluster.ts): the seat scripts must keep to one slot each. */
+/** A real three-node Redis Cluster (test/redis-servers.ts): the seat scripts must keep to one slot each. */
 let cluster: RedisCluster;
 let clusterClient: Cluster;
 const tenantId = newUuid();

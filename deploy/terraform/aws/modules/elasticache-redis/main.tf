@@ -1,5 +1,5 @@
 # ElastiCache for Redis, the AWS twin of Memorystore (document 000): AUTH token, TLS in transit, encryption at rest,
-# a replica with automatic failover in production, daily snapshots, allkeys-lru and expiry notifications.
+# a replica with automatic failover in production, daily snapshots, volatile-lru (ADR 0105) and expiry notifications.
 resource "aws_elasticache_subnet_group" "this" {
   name       = var.name
   subnet_ids = var.subnet_ids
@@ -28,7 +28,7 @@ resource "aws_elasticache_parameter_group" "this" {
   family = "redis7"
   parameter {
     name  = "maxmemory-policy"
-    value = "allkeys-lru"
+    value = "volatile-lru" # evicts only keys with a TTL; never a lease set (ADR 0105)
   }
   parameter {
     name  = "notify-keyspace-events"

@@ -1,5 +1,6 @@
 # Document 000's Memorystore: Redis 7.0, AUTH on, TLS (SERVER_AUTHENTICATION), private service access only,
-# allkeys-lru and expiry notifications, Sunday 03:00 maintenance, RDB snapshots every 12 h where persistence is on.
+# volatile-lru (not the document's allkeys-lru: ADR 0105) and expiry notifications, Sunday 03:00 maintenance,
+# RDB snapshots every 12 h where persistence is on.
 # AUTH and TLS are set at creation: turning them on later recreates the instance.
 resource "google_redis_instance" "this" {
   project        = var.project_id
@@ -18,7 +19,7 @@ resource "google_redis_instance" "this" {
   read_replicas_mode = var.tier == "STANDARD_HA" && var.read_replicas > 0 ? "READ_REPLICAS_ENABLED" : "READ_REPLICAS_DISABLED"
 
   redis_configs = {
-    maxmemory-policy       = "allkeys-lru"
+    maxmemory-policy       = "volatile-lru" # evicts only keys with a TTL; never a lease set (ADR 0105)
     notify-keyspace-events = "Ex"
   }
 

@@ -22,7 +22,7 @@ run "auth_tls_and_failover" {
     error_message = "One replica with automatic failover (STANDARD_HA parity)."
   }
   assert {
-    condition     = one([for p in aws_elasticache_parameter_group.this.parameter : p.value if p.name == "maxmemory-policy"]) == "allkeys-lru"
-    error_message = "Document 000: maxmemory-policy allkeys-lru."
+    condition     = one([for p in aws_elasticache_parameter_group.this.parameter : p.value if p.name == "maxmemory-policy"]) == "volatile-lru"
+    error_message = "ADR 0105: maxmemory-policy volatile-lru, so that Redis never evicts a lease set."
   }
 }

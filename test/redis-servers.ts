@@ -9,6 +9,34 @@ import { freePort } from './processes.ts';
 
 const run = promisify(execFile);
 
+export interface RedisServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** One Redis server of its own on 127.0.0.1 with `args` (e.g. a small maxmemory), nothing on disk. */
+export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', '', ...args],
+    { stdio: 'ignore' },
+  );
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
+  try {
+    await untilUp(port);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
 export interface RedisCluster {
   /** The seed nodes as REDIS_URL takes them in cluster mode: `redis://127.0.0.1:p1,redis://127.0.0.1:p2,…`. */
   url: string;
