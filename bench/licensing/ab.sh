@@ -4,12 +4,17 @@
 # revision, side A is the route's floor (floor.ts: the same route with nothing of Atrium, ADR 0104), and the last
 # line gives Atrium's share of it: the figure ADR 0104 holds the Redis store to. With `tracing`, both sides are
 # the work tree and side B exports OpenTelemetry traces to a local OTLP sink (otlp-sink.ts; TRACE_SAMPLER and
-# TRACE_RATIO set its sampler, Default: always_on): the difference is what tracing costs. On a shared 2-core box
+# TRACE_RATIO set its sampler, Default: always_on): the difference is what tracing costs. With `cluster`, both
+# sides are the work tree and side B keeps its seats on a three-node Redis Cluster started for the run (ports
+# 18621-18623, ATRIUM_REDIS_CLUSTER=true): the difference is what the cluster client costs. On a shared 2-core box
 # req/s moves by a third from one minute to the next; server CPU time per request (from /proc) moves far less,
 # and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
 #
-#   bench/licensing/ab.sh [base-rev|floor|tracing]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4,
-#                                                    DURATION=8s, STORE=redis|postgres (redis), CONNECTIONS=50
+#   bench/licensing/ab.sh [base-rev|floor|tracing|cluster]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4,
+#                                                    DURATION=8s, STORE=redis|postgres (redis), CONNECTIONS=50,
+#                                                    WARMUP=3s (an unrecorded run per side first),
+#                                                    SERVER_CPU / WRK_CPU: taskset lists for the two API servers
+#                                                    (and the floor) and for wrk
 #
 # DELAY_MS=n makes each connection pause n ms on average after every response (drawn from 0 to 2n, as run.sh's
 # half-load cases do): with CONNECTIONS=200 and the pause run.sh printed for a case, both sides get the same
@@ -43,6 +48,8 @@ trap cleanup EXIT
 
 if [ "$BASE" = floor ]; then
   [ "$STORE" = redis ] && [ "$CASE" != release ] || { echo "ab: the floor has heartbeat and acquire, on Redis"; exit 2; }
+elif [ "$BASE" = cluster ]; then
+  [ "$STORE" = redis ] || { echo "ab: cluster compares Redis stores"; exit 2; }
 elif [ "$BASE" != tracing ]; then
   # The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
   # packages (@atrium/*), which must be the base's own.
@@ -66,7 +73,7 @@ start() { # tree, port, extra VAR=value... -> pid in STARTED
   env+=("${@:3}")
   mkdir -p "$WORK/data-$2"
   # shellcheck disable=SC2086 # the flags are words
-  (cd "$1" && exec env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$2.log" 2>&1) &
+  (cd "$1" && exec ${SERVER_CPU:+taskset -c "$SERVER_CPU"} env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$2.log" 2>&1) &
   STARTED=$!
   PIDS+=("$STARTED")
   wait_up "http://127.0.0.1:$2/health"
@@ -83,15 +90,37 @@ elif [ "$BASE" = tracing ]; then
   LABEL_A="work tree, no tracing"
   TRACING_ENV=(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18613 OTEL_TRACES_SAMPLER="${TRACE_SAMPLER:-always_on}"
     OTEL_TRACES_SAMPLER_ARG="${TRACE_RATIO:-1}")
+elif [ "$BASE" = cluster ]; then
+  CLUSTER_PORTS=(18621 18622 18623)
+  for port in "${CLUSTER_PORTS[@]}"; do
+    ! redis-cli -p "$port" ping >/dev/null 2>&1 || { echo "ab: port $port is taken (a cluster left running?)"; exit 1; }
+    redis-server --port "$port" --cluster-port $((port + 100)) --bind 127.0.0.1 --cluster-enabled yes \
+      --cluster-config-file "nodes-$port.conf" --dir "$WORK" --save '' --appendonly no --logfile "$WORK/redis-$port.log" &
+    PIDS+=("$!")
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done; done
+  redis-cli --cluster create "${CLUSTER_PORTS[@]/#/127.0.0.1:}" --cluster-replicas 0 --cluster-yes >/dev/null
+  until redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q cluster_state:ok; do sleep 0.1; done
+  CLUSTER_URL=$(printf 'redis://127.0.0.1:%s,' "${CLUSTER_PORTS[@]}")
+  CLUSTER_ENV=(REDIS_URL="${CLUSTER_URL%,}" ATRIUM_REDIS_CLUSTER=true)
+  start "$PWD" 18611; A=$STARTED
+  LABEL_A="work tree, one Redis server"
 else
   start "$WORK/base" 18611; A=$STARTED
   LABEL_A=$(git rev-parse --short "$BASE")
 fi
-start "$PWD" 18612 "${TRACING_ENV[@]}"; B=$STARTED
+start "$PWD" 18612 "${TRACING_ENV[@]}" "${CLUSTER_ENV[@]}"; B=$STARTED
 
+if [ "$BASE" = cluster ]; then
+  # Each side takes its own seats on its own store: a side that only heartbeats seats the other one took would run
+  # on a lease set rebuilt from the journal, which is not what is compared here.
+  seed_license http://127.0.0.1:18611 "ab-a-$DB"
+  mv "$SESSIONS_FILE" "$WORK/sessions-a"
+  A_ENV=(SESSIONS_FILE="$WORK/sessions-a" LICENSE_KEY="$LICENSE_KEY")
+fi
 seed_license http://127.0.0.1:18612 "ab-$DB"
 B_ENV=(SESSIONS_FILE="$SESSIONS_FILE" LICENSE_KEY="$LICENSE_KEY")
-[ "$BASE" = floor ] || A_ENV=("${B_ENV[@]}")
+[ "$BASE" = floor ] || [ "$BASE" = cluster ] || A_ENV=("${B_ENV[@]}")
 case $CASE in
   heartbeat) script=bench/licensing/session.lua ;;
   release) script=bench/licensing/session.lua; export METHOD=DELETE PATH_INFO=/api/v1/licenses/release ;;
@@ -103,17 +132,24 @@ round() { # label, pid, port
   local before result requests side_env
   if [ "$1" = A ]; then side_env=("${A_ENV[@]}"); else side_env=("${B_ENV[@]}"); fi
   before=$(cpu_ticks "$2")
-  result=$(env "${side_env[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$3")
+  result=$(env "${side_env[@]}" ${WRK_CPU:+taskset -c "$WRK_CPU"} wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "http://127.0.0.1:$3")
   requests=$(echo "$result" | awk '/requests in/ {print $1}')
   awk -v a="$before" -v b="$(cpu_ticks "$2")" -v n="$requests" -v hz="$(getconf CLK_TCK)" -v l="$1" \
     -v rps="$(echo "$result" | awk '/Requests\/sec/ {print $2}')" \
     -v rss="$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$2/status")" \
     -v p99="$(echo "$result" | awk '$1 == "99%" { v = $2; u = v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v)
       print v * (u == "us" ? 0.001 : u == "s" ? 1000 : 1) }')" \
-    'BEGIN { printf "%s %.1f %s %s %.2f\n", l, (b - a) / hz * 1e6 / n, rps, rss, p99 }' | tee -a "$WORK/rounds"
+    -v bad="$(echo "$result" | awk '/Non-2xx/ {print $NF}')" \
+    'BEGIN { printf "%s %.1f %s %s %.2f %d\n", l, (b - a) / hz * 1e6 / n, rps, rss, p99, bad }' | tee -a "$WORK/rounds"
 }
-echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}; $ROUNDS rounds of wrk -t1 -c$CONNECTIONS -d$DURATION${DELAY_MS:+, pauses of ~$DELAY_MS ms}"
-echo "side  server-us/req  req/s  rss-MB  p99-ms"
+echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}${CLUSTER_ENV:+ on a 3-node Redis Cluster}; $ROUNDS rounds of wrk -t1 -c$CONNECTIONS -d$DURATION${DELAY_MS:+, pauses of ~$DELAY_MS ms}"
+echo "side  server-us/req  req/s  rss-MB  p99-ms  non-2xx"
+# One unrecorded run per side first: side B has just served the 2,000 seeding acquires and side A nothing, so
+# without it A's first round pays for warming up its JIT (and, with `cluster`, for rebuilding its lease set).
+for side in A B; do
+  if [ $side = A ]; then side_env=("${A_ENV[@]}") port=18611; else side_env=("${B_ENV[@]}") port=18612; fi
+  env "${side_env[@]}" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-3s}" -s "$script" "http://127.0.0.1:$port" >/dev/null
+done
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then round A "$A" 18611; round B "$B" 18612; else round B "$B" 18612; round A "$A" 18611; fi
 done

@@ -40,7 +40,7 @@ FLOOR_LICENSE_KEY=lk_floor_bench_key
 start_floor() { # port
   printf 'ses_%064d\n' $(seq 0 1999) >"$FLOOR_SESSIONS"
   # shellcheck disable=SC2086 # the flags are words
-  NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=$1 node $IMAGE_NODE_FLAGS bench/licensing/floor.ts >"$WORK/floor-$1.log" 2>&1 &
+  NODE_OPTIONS="$IMAGE_NODE_OPTIONS" PORT=$1 ${SERVER_CPU:+taskset -c "$SERVER_CPU"} node $IMAGE_NODE_FLAGS bench/licensing/floor.ts >"$WORK/floor-$1.log" 2>&1 &
   FLOOR_PID=$!
   PIDS+=("$FLOOR_PID")
   wait_up "http://127.0.0.1:$1/"
