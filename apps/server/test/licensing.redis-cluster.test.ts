@@ -55,6 +55,12 @@ async function keysByNode(pattern: string): Promise<Map<string, number>> {
   return holders;
 }
 
+/** A machine's acquire and heartbeat, as the organization's owner. */
+const acquire = (licenseKey: string, fingerprint: string) =>
+  call(t.app, 'POST', '/api/v1/licenses/acquire', { license_key: licenseKey, fingerprint }, { tenant: org });
+const heartbeat = (sessionId: string) =>
+  call(t.app, 'POST', '/api/v1/licenses/heartbeat', { session_id: sessionId }, { tenant: org });
+
 describe('licensing on a Redis Cluster', () => {
   it('is what ATRIUM_REDIS_CLUSTER=true connects to, and the configuration is checked', () => {
     expect(redis).toBeInstanceOf(Cluster);
@@ -79,14 +85,12 @@ describe('licensing on a Redis Cluster', () => {
       licenses.push(created.body as { id: string; license_key: string });
     }
     const [license] = licenses as [{ id: string; license_key: string }];
-    const acquire = (key: string, fingerprint: string) =>
-      call(t.app, 'POST', '/api/v1/licenses/acquire', { license_key: key, fingerprint }, { tenant: org });
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, (_, i) => acquire(license.license_key, `machine-${i}`)),
     );
     expect(outcomes.map((o) => o.status).sort()).toEqual([201, 201, 201, 409, 409, 409, 409, 409]);
     const held = outcomes.filter((o) => o.status === 201).map((o) => o.body.session_id as string);
-    const beat = await call(t.app, 'POST', '/api/v1/licenses/heartbeat', { session_id: held[0] }, { tenant: org });
+    const beat = await heartbeat(held[0] as string);
     expect(beat.status).toBe(200);
     const released = await call(t.app, 'DELETE', '/api/v1/licenses/release', { session_id: held[1] }, { tenant: org });
     expect(released.status).toBe(204);
@@ -142,14 +146,7 @@ describe('licensing on a Redis Cluster', () => {
     const created = await call(t.app, 'POST', '/api/v1/licenses', { max_seats: 5 }, { tenant: org });
     const license = created.body as { id: string; license_key: string };
     for (const fingerprint of ['a', 'b']) {
-      const acquired = await call(
-        t.app,
-        'POST',
-        '/api/v1/licenses/acquire',
-        { license_key: license.license_key, fingerprint },
-        { tenant: org },
-      );
-      expect(acquired.status).toBe(201);
+      expect((await acquire(license.license_key, fingerprint)).status).toBe(201);
     }
     await t.app.licensing.journal.flush();
     const keys = [...(await keysByNode(`{lic:${fromPublicId('license', license.id)}}*`)).keys()];
@@ -168,49 +165,29 @@ describe('licensing on a Redis Cluster', () => {
   it('answers 503 while the node of a license is down, and rebuilds the license from the journal when it comes back empty', async () => {
     const created = await call(t.app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant: org });
     const license = created.body as { id: string; license_key: string };
-    const acquire = (fingerprint: string) =>
-      call(
-        t.app,
-        'POST',
-        '/api/v1/licenses/acquire',
-        { license_key: license.license_key, fingerprint },
-        { tenant: org },
-      );
-    const held = await acquire('held');
+    const held = await acquire(license.license_key, 'held');
     expect(held.status).toBe(201);
     await t.app.licensing.journal.flush();
     const [port] = new Set((await keysByNode(`{lic:${fromPublicId('license', license.id)}}*`)).values());
     if (port === undefined) throw new Error('no node holds the license');
 
     await cluster.killNode(port);
-    const refused = await acquire('during');
+    const refused = await acquire(license.license_key, 'during');
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe('service_unavailable');
     expect(refused.headers['retry-after']).toBe('5');
-    const beat = await call(
-      t.app,
-      'POST',
-      '/api/v1/licenses/heartbeat',
-      { session_id: held.body.session_id },
-      { tenant: org },
-    );
+    const beat = await heartbeat(held.body.session_id);
     expect(beat.status).toBe(503);
 
     await cluster.startNode(port);
     // The node came back with nothing: the first call rebuilds the license from the journal, seat count included.
     const deadline = Date.now() + 10_000;
-    let after = await acquire('after');
-    while (after.status === 503 && Date.now() < deadline) after = await acquire('after');
+    let after = await acquire(license.license_key, 'after');
+    while (after.status === 503 && Date.now() < deadline) after = await acquire(license.license_key, 'after');
     expect(after.status).toBe(201);
     expect(after.body.seats).toEqual({ used: 2, max: 2 });
-    expect((await acquire('one-too-many')).status).toBe(409);
-    const renewed = await call(
-      t.app,
-      'POST',
-      '/api/v1/licenses/heartbeat',
-      { session_id: held.body.session_id },
-      { tenant: org },
-    );
+    expect((await acquire(license.license_key, 'one-too-many')).status).toBe(409);
+    const renewed = await heartbeat(held.body.session_id);
     expect(renewed.status).toBe(200);
   });
 });
