@@ -72,6 +72,8 @@ export class SharedWindowCounter {
       const groups = this.redis instanceof Cluster ? batch.map((item) => [item]) : [batch];
       await Promise.all(groups.map((group) => this.send(group)));
       this.dropOldWindows();
+    } catch {
+      // A client that cannot even build a pipeline (a cluster that never connected): the counts stay local.
     } finally {
       this.flushing = false;
     }
