@@ -43,7 +43,9 @@ async function main(command: string | undefined) {
       const withSecret = { ...config, secretKey: config.secretKey ?? database.secretKey };
       const tracing = startTracingIfConfigured(config, log);
       const server = await startApi(withSecret, database.appUrl, log, tracing?.tracer);
-      const flows = await startFlowWorker(withSecret, {
+      // Flows can run as soon as the worker starts: the signal is handled from then on, so a SIGTERM that arrives
+      // while the rest is still starting drains them too instead of killing the process mid-run.
+      const starting = startFlowWorker(withSecret, {
         pool: server.pool,
         appUrl: database.appUrl,
         log,
@@ -51,13 +53,14 @@ async function main(command: string | undefined) {
         licensing: server.app.licensing,
         tracer: tracing?.tracer ?? null,
       });
-      announce(config.publicUrl);
       onShutdownSignal(log, config.shutdownTimeoutMs + config.workerDrainMs, async () => {
-        await flows.stop(config.workerDrainMs);
+        await (await starting).stop(config.workerDrainMs);
         await server.close();
         await tracing?.shutdown();
         await database.stop();
       });
+      await starting;
+      announce(config.publicUrl);
       return;
     }
     case 'serve': {
@@ -74,11 +77,14 @@ async function main(command: string | undefined) {
     case 'worker': {
       const database = await openDatabase(config, log, false);
       const tracing = startTracingIfConfigured(config, log);
-      const worker = await runWorkerProcess(config, database.appUrl, log, tracing?.tracer);
+      // Handled before the worker starts claiming runs (see 'start'): a run can finish before the worker's health
+      // endpoints are up, and a SIGTERM then must drain, not kill.
+      const starting = runWorkerProcess(config, database.appUrl, log, tracing?.tracer);
       onShutdownSignal(log, config.workerDrainMs + 5000, async () => {
-        await worker.close();
+        await (await starting).close();
         await tracing?.shutdown();
       });
+      await starting;
       return;
     }
     case 'migrate': {
