@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { connectRedis } from '../src/redis.ts';
 
 /**
- * Scaled mode on a Redis Cluster (ATRIUM_REDIS_CLUSTER=true, DESIGN.md §3): a real three-node cluster, the API
+ * Scaled mode on a Redis Cluster (ATRIUM_REDIS_CLUSTER=true, DESIGN.md §2): a real three-node cluster, the API
  * in-process on the connection `connectRedis` opens from that configuration, and `atrium licenses reconcile` as an
  * operator runs it. Seats, both kinds of rate-limit counters and the rebuild after a node lost its data must all
  * work when the keys they touch live on different nodes.
