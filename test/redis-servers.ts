@@ -14,20 +14,28 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** One Redis server of its own on 127.0.0.1 with `args` (e.g. a small maxmemory), nothing on disk. */
-export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
-  const port = await freePort();
-  const child = spawn(
+/** A redis-server on 127.0.0.1:`port` that keeps nothing on disk, with `args` on top. */
+function spawnRedis(port: number, args: string[]): ChildProcess {
+  return spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--logfile', '', ...args],
     { stdio: 'ignore' },
   );
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  };
+}
+
+/** SIGKILL, and wait until it is gone; nothing when it already is. */
+async function kill(child: ChildProcess | undefined) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** One Redis server of its own on 127.0.0.1 with `args` (e.g. a small maxmemory), nothing on disk. */
+export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
+  const port = await freePort();
+  const child = spawnRedis(port, args);
+  const stop = () => kill(child);
   try {
     await untilUp(port);
   } catch (err) {
@@ -60,24 +68,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const busPorts = new Map<number, number>();
   const children = new Map<number, ChildProcess>();
   const spawnNode = (port: number) => {
-    const child = spawn(
-      'redis-server',
-      [
-        ...['--port', String(port), '--cluster-port', String(busPorts.get(port)), '--bind', '127.0.0.1'],
-        ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir],
-        ...['--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--logfile', ''],
-      ],
-      { stdio: 'ignore' },
-    );
-    children.set(port, child);
+    const cluster = ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts.get(port))];
+    const config = ['--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, '--cluster-node-timeout', '2000'];
+    children.set(port, spawnRedis(port, [...cluster, ...config]));
   };
-  const killNode = async (port: number) => {
-    const child = children.get(port);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const killNode = (port: number) => kill(children.get(port));
   const stop = async () => {
     await Promise.all([...children.keys()].map(killNode));
     await rm(dir, { recursive: true, force: true });

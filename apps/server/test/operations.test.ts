@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { errorCatalog, metricsCatalog } from '@atrium/contracts';
-import { loadMigrations } from '@atrium/db';
+import { createPool, loadMigrations } from '@atrium/db';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrganization, createTestApp, type TestApp, testConfig } from '../../../test/app.ts';
 import { createTestDatabase } from '../../../test/database.ts';
+import { freePort } from '../../../test/processes.ts';
 import { buildApp } from '../src/app.ts';
 
 let t: TestApp;
@@ -31,6 +32,28 @@ describe('health', () => {
     } finally {
       await app.close();
       await db.drop();
+    }
+  });
+});
+
+describe('a database that is away', () => {
+  it('answers 503 service_unavailable with retry-after, not 500', async () => {
+    const pool = createPool({ connectionString: `postgres://atrium_app@127.0.0.1:${await freePort()}/none` });
+    const app = await buildApp(testConfig(), { pool, expectedMigration: 1 });
+    try {
+      const refused = await call(app, 'POST', '/api/v1/auth/login', {
+        email: 'ada@example.com',
+        password: 'correct horse battery staple',
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({
+        code: 'service_unavailable',
+        detail: 'the database is unavailable; retry shortly',
+      });
+      expect(refused.headers['retry-after']).toBe('5');
+    } finally {
+      await app.close();
+      await pool.end();
     }
   });
 });

@@ -53,10 +53,13 @@ const fastifyErrors: Partial<Record<string, ErrorCode>> = {
  * message that says what to fix; anything else is our bug: a 500 with nothing internal in it, and a log line.
  */
 export function installProblemHandlers(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler((raw: FastifyError, request, reply) => {
+    const error = isConnectionError(raw)
+      ? new AtriumError('service_unavailable', 'the database is unavailable; retry shortly', undefined, { cause: raw })
+      : raw;
     if (error instanceof AtriumError) {
       if (error.code === 'service_unavailable') {
-        // A dependency is away (the seat store's Redis): worth a line, and the client may try again.
+        // A dependency is away (PostgreSQL, the seat store's Redis): worth a line, and the client may try again.
         request.log.warn({ err: error.cause ?? error }, error.message);
         reply.header('retry-after', '5');
       }
@@ -70,11 +73,6 @@ export function installProblemHandlers(app: FastifyInstance) {
     if (mapped) return sendProblem(request, reply, mapped, error.message);
     if (error instanceof SyntaxError && error.statusCode === 400) {
       return sendProblem(request, reply, 'malformed_json', error.message);
-    }
-    if (isConnectionError(error)) {
-      request.log.warn({ err: error }, 'database unavailable');
-      reply.header('retry-after', '5');
-      return sendProblem(request, reply, 'service_unavailable', 'the database is unavailable; retry shortly');
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       request.log.info({ err: error }, 'request refused by the framework');
