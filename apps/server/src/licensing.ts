@@ -116,11 +116,14 @@ export interface ReconcileTotals {
   restored: number;
   dropped: number;
   live: number;
+  /** Licenses deleted since their lease set was written, whose keys were removed (a run over every license). */
+  deletedRemoved: number;
 }
 
 /**
  * `atrium licenses reconcile`: every license in `scope` gets its Redis lease set made to agree with the
- * PostgreSQL lease journal (SeatReconciler says how). Prints one line per license and a total.
+ * PostgreSQL lease journal (SeatReconciler says how). A run over every license also removes the lease sets of
+ * deleted licenses. Prints one line per license and a total.
  */
 export async function reconcileSeats(
   config: Config,
@@ -137,7 +140,7 @@ export async function reconcileSeats(
   redis.on('error', () => {});
   try {
     const reconciler = createSeatReconciler({ pool, redis, keyPrefix: config.redisKeyPrefix });
-    const totals: ReconcileTotals = { licenses: 0, restored: 0, dropped: 0, live: 0 };
+    const totals: ReconcileTotals = { licenses: 0, restored: 0, dropped: 0, live: 0, deletedRemoved: 0 };
     for (const license of await reconciler.licenses(scope)) {
       const result = await reconciler.reconcile(license);
       const kept = result.unjournaled > 0 ? ` (${result.unjournaled} not in the journal yet, kept)` : '';
@@ -149,8 +152,14 @@ export async function reconcileSeats(
       totals.dropped += result.dropped;
       totals.live += result.live;
     }
+    if (!scope.tenantId && !scope.licenseId) {
+      const deleted = await reconciler.dropDeleted();
+      for (const id of deleted) print(`${toPublicId('license', id)} deleted: its lease set was removed`);
+      totals.deletedRemoved = deleted.length;
+    }
+    const removed = totals.deletedRemoved > 0 ? `; removed the lease sets of ${totals.deletedRemoved} deleted` : '';
     print(
-      `total: ${totals.licenses} licenses, restored ${totals.restored}, dropped ${totals.dropped}, live ${totals.live}`,
+      `total: ${totals.licenses} licenses, restored ${totals.restored}, dropped ${totals.dropped}, live ${totals.live}${removed}`,
     );
     return totals;
   } finally {

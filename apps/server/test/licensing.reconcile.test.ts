@@ -141,6 +141,33 @@ describe('atrium licenses reconcile', () => {
     expect(output).toContain(`${fresh.id} restored 0, dropped 0, live 2 (1 not in the journal yet, kept)\n`);
   });
 
+  it('removes, in a run over every license, the lease set a license deleted while Redis was away left behind', async () => {
+    const deleted = await licenseWithLeases(2);
+    // What Redis holds if it missed the deletion: the keys as they were.
+    const keys = await redis.keys(deleted.keyPattern);
+    expect(keys).toHaveLength(4);
+    const snapshot = await Promise.all(keys.map(async (key) => [key, await redis.dumpBuffer(key)] as const));
+    const removed = await call(t.app, 'DELETE', `/api/v1/licenses/${deleted.id}`, undefined, { tenant: org });
+    expect(removed.status).toBe(204);
+    expect(await redis.keys(deleted.keyPattern)).toEqual([]);
+    for (const [key, dump] of snapshot) await redis.restore(key, 0, dump as Buffer, 'REPLACE');
+
+    // A run over one organization or one license leaves keys it was not asked about alone.
+    const scoped = await reconcile(['--tenant', org]);
+    expect(scoped.code, scoped.output).toBe(0);
+    expect(scoped.output).not.toContain('deleted');
+    expect(await redis.keys(deleted.keyPattern)).toHaveLength(4);
+
+    const all = await reconcile([]);
+    expect(all.code, all.output).toBe(0);
+    expect(all.output).toContain(`${deleted.id} deleted: its lease set was removed\n`);
+    expect(all.output).toMatch(/total: 3 licenses, .*; removed the lease sets of 1 deleted\n/);
+    expect(await redis.keys(deleted.keyPattern)).toEqual([]);
+    // The licenses that exist keep theirs.
+    expect((await status(rebuilt.license_key)).body.seats.used).toBe(3);
+    expect(await redis.keys(rebuilt.keyPattern)).toHaveLength(4);
+  });
+
   it('exits non-zero with a clear message without REDIS_URL, or with a malformed or unknown id', async () => {
     const { REDIS_URL: _, ...withoutRedis } = env;
     const unknownLicense = toPublicId('license', newUuid());

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { fromPublicId } from '@atrium/contracts';
+import { fromPublicId, newUuid, toPublicId } from '@atrium/contracts';
 import type { RedisClient } from '@atrium/core';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,37 @@ describe('licensing on a Redis Cluster', () => {
     expect(status.body.seats).toEqual({ used: 2, max: 5 });
   });
 
+  it('reconcile over every license removes the keys of deleted licenses from every node, and nothing else', async () => {
+    const kept = (await call(t.app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant: org })).body as {
+      id: string;
+      license_key: string;
+    };
+    expect((await acquire(kept.license_key, 'kept')).status).toBe(201);
+    // Keys of licenses that no longer exist, as a deletion while Redis was away leaves them: twelve ids spread
+    // their hash slots over the three primaries.
+    const gone = Array.from({ length: 12 }, () => newUuid());
+    for (const id of gone) {
+      await redis.zadd(`${prefix}{lic:${id}}:leases`, Date.now() + 60_000, newUuid());
+      await redis.set(`${prefix}{lic:${id}}:ready`, '1');
+    }
+    const orphanNodes = new Set((await keysByNode(`{lic:*`)).values());
+    expect(orphanNodes.size).toBe(3);
+
+    const cli = runCli(['licenses', 'reconcile'], { ...env, DATABASE_APP_URL: t.db.appUrl });
+    expect(await cli.exit(), cli.output()).toBe(0);
+    for (const id of gone)
+      expect(cli.output()).toContain(`${toPublicId('license', id)} deleted: its lease set was removed`);
+    expect(cli.output()).toMatch(/total: \d+ licenses, .*; removed the lease sets of 12 deleted\n/);
+    const left = [...(await keysByNode('{lic:*')).keys()];
+    for (const id of gone) expect(left.filter((key) => key.includes(id))).toEqual([]);
+    const keptId = fromPublicId('license', kept.id) as string;
+    expect(left.filter((key) => key.includes(keptId))).toHaveLength(4);
+    const status = await call(t.app, 'GET', `/api/v1/licenses/status?license_key=${kept.license_key}`, undefined, {
+      tenant: org,
+    });
+    expect(status.body.seats.used).toBe(1);
+  });
+
   it('answers 503 while the node of a license is down, and rebuilds the license from the journal when it comes back empty', async () => {
     const created = await call(t.app, 'POST', '/api/v1/licenses', { max_seats: 2 }, { tenant: org });
     const license = created.body as { id: string; license_key: string };
@@ -213,6 +244,12 @@ describe('licensing when its one Redis server is away', () => {
       expect(acquired.headers['content-type']).toContain('application/problem+json');
       expect(acquired.body).toMatchObject({ code: 'service_unavailable', status: 503 });
       expect(acquired.headers['retry-after']).toBe('5');
+
+      // A deletion is committed before Redis is told: it answers 204, not a 503 inviting a retry of what happened.
+      const path = `/api/v1/licenses/${created.body.id}`;
+      expect((await call(app.app, 'DELETE', path, undefined, { tenant: owner })).status).toBe(204);
+      expect((await call(app.app, 'GET', path, undefined, { tenant: owner })).status).toBe(404);
+      expect((await call(app.app, 'DELETE', path, undefined, { tenant: owner })).status).toBe(404);
     } finally {
       await app.close();
       away.disconnect();

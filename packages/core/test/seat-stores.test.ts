@@ -398,6 +398,29 @@ describe('redis seat store after Redis lost its data', () => {
   });
 });
 
+describe('redis seat store, the licenses it has keys of', () => {
+  it('lists the licenses under its own prefix only, glob characters in the prefix included, and drops them', async () => {
+    const loadOpenLeases = async () => ({ lifetimeMs: 60_000, leases: [] });
+    // `*` in one prefix must not match the other's characters.
+    const star = new RedisSeatStore(redis, { keyPrefix: `${redisPrefix}a*[b]:`, loadOpenLeases });
+    const plain = new RedisSeatStore(redis, { keyPrefix: `${redisPrefix}ax[b]:`, loadOpenLeases });
+    const mine = [newUuid(), newUuid()];
+    const theirs = newUuid();
+    for (const id of mine) await star.acquire({ ...seat(id), tenantId: newUuid() });
+    await plain.acquire({ ...seat(theirs), tenantId: newUuid() });
+
+    expect([...(await star.licenseIdsInRedis())].sort()).toEqual([...mine].sort());
+    expect([...(await plain.licenseIdsInRedis())]).toEqual([theirs]);
+    await star.dropLeaseSets(mine);
+    expect(await star.licenseIdsInRedis()).toEqual(new Set());
+    expect(await redis.exists(...plain.keys(theirs))).toBe(4);
+  });
+
+  function seat(licenseId: string) {
+    return { licenseId, sessionId: newUuid(), fingerprint: 'fp', metadata: {}, maxSeats: 1, lifetimeMs: 60_000 };
+  }
+});
+
 describe('redis seat store on a Redis Cluster', () => {
   it("keeps each license's keys on one node and spreads licenses over the nodes", async () => {
     const store = redisStore(clusterClient);

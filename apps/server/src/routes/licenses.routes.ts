@@ -99,7 +99,13 @@ export function licenseRoutes(app: App, { pool, licensing }: RouteDeps & { licen
       },
     },
     async (request, reply) => {
-      await admin.delete(tenantContext(request, pool), uuid(request.params.id));
+      const { storeNotCleared } = await admin.delete(tenantContext(request, pool), uuid(request.params.id));
+      if (storeNotCleared) {
+        request.log.warn(
+          { err: storeNotCleared, license_id: request.params.id },
+          'license deleted, but its seat store state was not: `atrium licenses reconcile` removes it',
+        );
+      }
       return reply.code(204).send(null);
     },
   );

@@ -101,7 +101,13 @@ export class LicenseAdmin {
     return license;
   }
 
-  async delete(ctx: TenantContext, id: string): Promise<void> {
+  /**
+   * Deletes the license (its leases, journal and fingerprints go with it) and then its seat store state. The
+   * deletion is committed first: if the store cannot be told (Redis away), the license is still gone, its keys can
+   * no longer be reached, and the error is returned for the caller to log rather than thrown, so that the client
+   * is not told to retry a deletion that happened. `atrium licenses reconcile` removes such keys.
+   */
+  async delete(ctx: TenantContext, id: string): Promise<{ storeNotCleared?: Error }> {
     await withTenant(ctx.pool, ctx.tenantId, async (tx) => {
       if (!(await repository.deleteLicense(tx, ctx.tenantId, id))) throw notFound('license');
       await recordAudit(tx, ctx, {
@@ -111,7 +117,12 @@ export class LicenseAdmin {
       });
     });
     this.deps.cache.invalidate(id);
-    await this.deps.store.forget({ tenantId: ctx.tenantId, licenseId: id });
+    try {
+      await this.deps.store.forget({ tenantId: ctx.tenantId, licenseId: id });
+      return {};
+    } catch (err) {
+      return { storeNotCleared: err as Error };
+    }
   }
 
   async listFingerprints(ctx: TenantContext, licenseId: string): Promise<{ data: FingerprintView[] }> {

@@ -72,6 +72,20 @@ export class SeatReconciler {
     return found;
   }
 
+  /**
+   * Removes the keys of licenses that no longer exist, and returns their ids: a license deleted while Redis was
+   * away, or acquired through another process's cached copy just after its deletion, leaves keys that never
+   * expire. Redis is scanned before PostgreSQL is read, so a license created in between is listed and kept; only a
+   * license whose row was gone after the scan counts as deleted (ids are never reused).
+   */
+  async dropDeleted(): Promise<string[]> {
+    const inRedis = await this.deps.store.licenseIdsInRedis();
+    for (const license of await this.licenses()) inRedis.delete(license.licenseId);
+    const deleted = [...inRedis].filter(isUuid).sort();
+    await this.deps.store.dropLeaseSets(deleted);
+    return deleted;
+  }
+
   /** Reconciles one license: reads Redis and the journal, then changes the set in one atomic script. */
   async reconcile(license: LicenseRef): Promise<LicenseReconciliation> {
     const inRedis = await this.deps.store.sessionIds(license);

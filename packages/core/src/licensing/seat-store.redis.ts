@@ -231,7 +231,7 @@ export class RedisSeatStore implements SeatStore {
   }
 
   async forget(license: LicenseRef): Promise<void> {
-    await whileRedisAnswers(() => this.redis.del(...this.keys(license.licenseId)));
+    await this.dropLeaseSets([license.licenseId]);
   }
 
   async close(): Promise<void> {
@@ -257,6 +257,32 @@ export class RedisSeatStore implements SeatStore {
     );
   }
 
+  /**
+   * The licenses that have keys in Redis under this store's prefix, read with SCAN from every primary of a
+   * cluster. For `atrium licenses reconcile`, which removes those of deleted licenses: a license deleted while
+   * Redis was away (or while another process still had it cached) leaves its keys behind, and they never expire.
+   */
+  async licenseIdsInRedis(): Promise<Set<string>> {
+    const match = `${escapeGlob(this.prefix)}{lic:*}:*`;
+    const start = this.prefix.length + '{lic:'.length;
+    const ids = new Set<string>();
+    const servers = 'nodes' in this.redis ? this.redis.nodes('master') : [this.redis];
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await whileRedisAnswers(() => server.scan(cursor, 'MATCH', match, 'COUNT', 1000));
+        for (const key of keys) ids.add(key.slice(start, key.indexOf('}', start)));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return ids;
+  }
+
+  /** Deletes the keys of licenses that no longer exist (see `licenseIdsInRedis`); one command per license. */
+  async dropLeaseSets(licenseIds: Iterable<string>): Promise<void> {
+    for (const licenseId of licenseIds) await whileRedisAnswers(() => this.redis.del(...this.keys(licenseId)));
+  }
+
   /** The sessions in the license's set right now, live or not yet swept. */
   sessionIds(license: LicenseRef): Promise<string[]> {
     return this.redis.zrange(this.keys(license.licenseId)[0], '0', '-1');
@@ -276,6 +302,11 @@ export class RedisSeatStore implements SeatStore {
     );
     return { restored, dropped, live };
   }
+}
+
+/** `text` as a SCAN pattern that matches only itself. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 function quadruples(open: OpenLeases): Array<string | number> {
