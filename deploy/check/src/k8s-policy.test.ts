@@ -1,7 +1,10 @@
 // Policies over the rendered overlays: what the issue and the documents require of every environment.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type Overlay, overlays } from './lib/paths.ts';
+import { parseModule } from './lib/hcl.ts';
+import { type Overlay, overlays, terraformDir } from './lib/paths.ts';
 import { byKind, find, type K8sObject, kubectlMissing, podSpec, renderOverlay, workloads } from './lib/render.ts';
 
 const missing = kubectlMissing();
@@ -274,10 +277,84 @@ function cloudChecks(overlay: Overlay) {
   });
 }
 
+/** The environment's Terraform (deploy/terraform/<cloud>/environments/<env>), parsed. */
+async function terraformEnvironment(overlay: Overlay) {
+  const dir = join(terraformDir, overlay.split('/')[0], 'environments', overlay.split('/')[1]);
+  return parseModule(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.tf'))
+      .map((f) => join(dir, f)),
+  );
+}
+
+/** Whether some egress rule of the policies selecting these pod labels allows TCP `port` to `cidr`. */
+function egressAllows(policies: K8sObject[], labels: Record<string, string>, cidr: string, port: number): boolean {
+  return policies
+    .filter(
+      (p) =>
+        Object.keys(p.spec.podSelector).length > 0 &&
+        selects(p.spec.podSelector.matchLabels ?? {}, labels) &&
+        (p.spec.podSelector.matchExpressions ?? []).every((e: any) => e.values.includes(labels[e.key])),
+    )
+    .flatMap((p) => p.spec.egress ?? [])
+    .some(
+      (rule: any) =>
+        (rule.to ?? []).some((peer: any) => peer.ipBlock?.cidr === cidr) &&
+        (rule.ports ?? []).some((p: any) => p.protocol === 'TCP' && p.port <= port && port <= (p.endPort ?? p.port)),
+    );
+}
+
+// ADR 0106: REDIS_URL and ATRIUM_REDIS_CLUSTER describe one store. Terraform writes both secrets in one apply and the
+// one ExternalSecret copies both, so a pod cannot get a cluster URL without the flag, or the reverse.
+function redisChecks(overlay: Overlay) {
+  const objects = () => renderOverlay(overlay);
+  const cloud = overlay.split('/')[0];
+
+  it('api and worker get REDIS_URL and ATRIUM_REDIS_CLUSTER from atrium-runtime, never from config', { skip }, () => {
+    for (const name of atriumDeployments) {
+      const env: any[] = podSpec(find(objects(), 'Deployment', name)).containers[0].env ?? [];
+      for (const variable of ['REDIS_URL', 'ATRIUM_REDIS_CLUSTER']) {
+        const ref = env.find((e) => e.name === variable)?.valueFrom?.secretKeyRef;
+        assert.equal(ref?.name, 'atrium-runtime', `${name} gets ${variable} from atrium-runtime`);
+        assert.equal(ref?.key, variable, `${name} ${variable} key`);
+      }
+    }
+    for (const map of byKind(objects(), 'ConfigMap').filter((c) => c.metadata.name.startsWith('atrium-config'))) {
+      assert.ok(
+        !('ATRIUM_REDIS_CLUSTER' in (map.data ?? {})),
+        'a second source of ATRIUM_REDIS_CLUSTER could disagree',
+      );
+    }
+  });
+
+  it("atrium-runtime copies both from the secrets this environment's Terraform writes", { skip }, async () => {
+    const runtime = find(objects(), 'ExternalSecret', 'atrium-runtime');
+    const remote = (key: string) => runtime.spec.data.find((d: any) => d.secretKey === key)?.remoteRef?.key;
+    const secrets = (await terraformEnvironment(overlay)).module.secrets[0];
+    // Secret Manager ids are used as they are; Secrets Manager names get the module's prefix.
+    const name = (key: string) => (cloud === 'aws' ? `${secrets.prefix}/${key}` : key);
+    const written = Object.keys(secrets.values).map(name);
+    for (const variable of ['REDIS_URL', 'ATRIUM_REDIS_CLUSTER']) {
+      assert.ok(remote(variable), `atrium-runtime has no ${variable}`);
+      assert.ok(written.includes(remote(variable)), `${remote(variable)} is not written by Terraform (${written})`);
+    }
+  });
+
+  it('api and worker may reach Redis: 6379, and on GKE the Memorystore cluster nodes 11000–13047', { skip }, () => {
+    const policies = byKind(objects(), 'NetworkPolicy');
+    for (const name of atriumDeployments) {
+      const labels = find(objects(), 'Deployment', name).spec.template.metadata.labels;
+      const ports = cloud === 'gcp' ? [6379, 11000, 12000, 13047] : [6379];
+      for (const port of ports) assert.ok(egressAllows(policies, labels, '10.0.0.0/8', port), `${name} → ${port}`);
+    }
+  });
+}
+
 for (const overlay of overlays) {
   describe(`overlay ${overlay}`, () => {
     policyChecks(overlay);
     natsChecks(overlay);
     cloudChecks(overlay);
+    redisChecks(overlay);
   });
 }

@@ -144,12 +144,14 @@ describe('gcp values match the documents', () => {
       memory_size_gb: 5,
       read_replicas: 0,
       rdb_snapshots: false,
+      cluster_mode: false,
     });
     assert.deepEqual((await tfvars('gcp', 'production')).redis, {
       tier: 'STANDARD_HA',
       memory_size_gb: 10,
       read_replicas: 1,
       rdb_snapshots: true,
+      cluster_mode: false,
     });
   });
 
@@ -191,7 +193,9 @@ describe('gcp values match the documents', () => {
       const cidrs = (await tfvars('gcp', env)).cidrs;
       const ranges = [cidrs.gke_subnet, cidrs.pods, cidrs.services, cidrs.data];
       if (expected[env]) assert.deepEqual(ranges, expected[env], env);
-      for (const range of ranges) all.push([env, range]);
+      // Reserved in every environment, so that turning Redis cluster mode on is one flag (ADR 0106).
+      assert.match(cidrs.redis_psc ?? '', /^10\.\d+\.\d+\.\d+\/(2[4-9])$/, `${env}: cidrs.redis_psc, a /24–/29`);
+      for (const range of [...ranges, cidrs.redis_psc]) all.push([env, range]);
     }
     const awsRanges = await Promise.all(
       requiredEnvironments.aws.map(async (env) => (await tfvars('aws', env)).vpc_cidr as string),
@@ -262,4 +266,127 @@ describe('gcp values match the documents', () => {
     assert.ok(expressions.includes("evaluatePreconfiguredExpr('sqli-stable')"));
     assert.ok(expressions.includes("evaluatePreconfiguredExpr('xss-stable')"));
   });
+});
+
+/** An expression as hcl2json renders it: `${…}`. */
+const hcl = (expression: string) => `\${${expression}}`;
+
+// ADR 0106: Redis Cluster is an opt-in per environment. The Google provider is not mirrored here, so the GCP side is
+// checked as parsed HCL; the AWS module and environments are also planned with cluster mode on and off by
+// `terraform test` (elasticache-redis.tftest.hcl, <env>.tftest.hcl).
+describe('Redis cluster mode (ADR 0106)', () => {
+  const countOn = hcl('var.cluster_mode ? 1 : 0');
+  const countOff = hcl('var.cluster_mode ? 0 : 1');
+
+  it('Memorystore: the instance stays the default, cluster resources exist only with cluster_mode', async () => {
+    const redis = await module('gcp', 'memorystore-redis');
+    assert.equal(variableDefault(redis, 'cluster_mode'), false);
+    assert.equal(resourceBody(redis, 'google_redis_instance', 'this').count, countOff);
+    for (const [type, name] of [
+      ['google_redis_cluster', 'this'],
+      ['google_compute_subnetwork', 'psc'],
+      ['google_network_connectivity_service_connection_policy', 'redis'],
+    ]) {
+      assert.equal(resourceBody(redis, type, name).count, countOn, `${type}.${name}`);
+    }
+    // Existing state names the instance without an index: without the move, adding `count` would replace it.
+    assert.deepEqual(redis.moved, [
+      { from: hcl('google_redis_instance.this'), to: hcl('google_redis_instance.this[0]') },
+    ]);
+    const constraint: string = redis.terraform[0].required_providers[0].google.version;
+    const minimum = /^>= (\d+)\.(\d+)/.exec(constraint);
+    const [major, minor] = [Number(minimum?.[1]), Number(minimum?.[2])];
+    assert.ok(major > 6 || (major === 6 && minor >= 12), `${constraint}: persistence_config needs provider 6.12`);
+  });
+
+  it('Memorystore for Redis Cluster: IAM AUTH, TLS, volatile-lru, replicas in other zones, PSC policy', async () => {
+    const redis = await module('gcp', 'memorystore-redis');
+    const cluster = resourceBody(redis, 'google_redis_cluster', 'this');
+    assert.equal(cluster.authorization_mode, 'AUTH_MODE_IAM_AUTH', 'AUTH: the only kind the cluster offers');
+    assert.equal(cluster.transit_encryption_mode, 'TRANSIT_ENCRYPTION_MODE_SERVER_AUTHENTICATION');
+    assert.equal(cluster.redis_configs['maxmemory-policy'], 'volatile-lru', 'ADR 0105');
+    assert.equal(cluster.redis_configs['notify-keyspace-events'], 'Ex');
+    assert.equal(cluster.zone_distribution_config[0].mode, 'MULTI_ZONE');
+    assert.equal(cluster.replica_count, hcl('var.replicas_per_shard'));
+    assert.ok(
+      redis.variable.replicas_per_shard[0].validation.some((v: any) => v.condition.includes('[1, 2]')),
+      'every shard keeps a replica (automatic failover)',
+    );
+    assert.equal(variableDefault(redis, 'replicas_per_shard'), 1);
+    assert.notEqual(variableDefault(redis, 'cluster_node_type'), 'REDIS_SHARED_CORE_NANO', 'nano has no SLA');
+    assert.equal(cluster.psc_configs[0].network, hcl('var.network_id'));
+    assert.equal(cluster.persistence_config[0].mode, hcl('var.rdb_snapshots ? "RDB" : "DISABLED"'));
+    assert.equal(cluster.maintenance_policy[0].weekly_maintenance_window[0].day, 'SUNDAY');
+    assert.equal(variableDefault(redis, 'deletion_protection'), true);
+    assert.deepEqual(cluster.depends_on, [hcl('google_network_connectivity_service_connection_policy.redis')]);
+    const policy = resourceBody(redis, 'google_network_connectivity_service_connection_policy', 'redis');
+    assert.equal(policy.service_class, 'gcp-memorystore-redis');
+    assert.equal(policy.network, hcl('var.network_id'));
+    assert.deepEqual(policy.psc_config[0].subnetworks, [hcl('google_compute_subnetwork.psc[0].id')]);
+    assert.equal(resourceBody(redis, 'google_compute_subnetwork', 'psc').ip_cidr_range, hcl('var.psc_subnet_cidr'));
+  });
+
+  it('ElastiCache cluster mode: cluster-enabled, volatile-lru, TLS, AUTH token, failover and Multi-AZ', async () => {
+    const redis = await module('aws', 'elasticache-redis');
+    assert.equal(variableDefault(redis, 'cluster_mode'), false);
+    assert.equal(resourceBody(redis, 'aws_elasticache_replication_group', 'this').count, countOff);
+    const cluster = resourceBody(redis, 'aws_elasticache_replication_group', 'cluster');
+    assert.equal(cluster.count, countOn);
+    assert.equal(cluster.cluster_mode, 'enabled');
+    assert.equal(cluster.num_node_groups, hcl('var.shards'));
+    assert.equal(cluster.replicas_per_node_group, hcl('var.replicas_per_shard'));
+    assert.equal(cluster.automatic_failover_enabled, true);
+    assert.equal(cluster.multi_az_enabled, true);
+    assert.equal(cluster.transit_encryption_enabled, true);
+    assert.equal(cluster.at_rest_encryption_enabled, true);
+    assert.equal(cluster.auth_token, hcl('var.auth_token'));
+    assert.equal(cluster.parameter_group_name, hcl('aws_elasticache_parameter_group.cluster[0].name'));
+    const group = resourceBody(redis, 'aws_elasticache_parameter_group', 'cluster');
+    assert.equal(group.family, 'redis7');
+    const parameters = Object.fromEntries(group.parameter.map((p: any) => [p.name, p.value]));
+    assert.deepEqual(parameters, {
+      'cluster-enabled': 'yes',
+      'maxmemory-policy': 'volatile-lru',
+      'notify-keyspace-events': 'Ex',
+    });
+    assert.deepEqual(
+      redis.moved.map((m: any) => m.to),
+      [hcl('aws_elasticache_parameter_group.this[0]'), hcl('aws_elasticache_replication_group.this[0]')],
+    );
+  });
+
+  for (const cloud of ['gcp', 'aws'] as const) {
+    for (const env of requiredEnvironments[cloud]) {
+      it(`${cloud}/${env}: cluster mode is off as shipped, and the secrets get the URL and the flag from the module`, async () => {
+        const vars = await tfvars(cloud, env);
+        const main = await parseModule(tfFiles(join(terraformDir, cloud, 'environments', env)));
+        const redis = main.module.redis[0];
+        const secrets = main.module.secrets[0];
+        if (cloud === 'gcp') {
+          assert.equal(vars.redis.cluster_mode, false, 'shipped environments keep the single instance (ADR 0106)');
+          assert.equal(redis.cluster_mode, hcl('var.redis.cluster_mode'));
+          assert.equal(redis.psc_subnet_cidr, hcl('var.cidrs.redis_psc'));
+          assert.deepEqual(secrets.values, {
+            'atrium-redis-url': hcl('module.redis.url'),
+            'atrium-redis-cluster': hcl('tostring(module.redis.cluster_mode)'),
+          });
+          // IAM authentication is the cluster's only AUTH: the API's and worker's identities must be allowed to connect.
+          assert.equal(
+            main.locals[0].redis_connect_roles,
+            hcl('var.redis.cluster_mode ? ["roles/redis.dbConnectionUser"] : []'),
+          );
+          for (const workload of ['atrium-api', 'atrium-worker']) {
+            assert.match(main.module.iam[0].workloads[workload].project_roles, /local\.redis_connect_roles/, workload);
+          }
+        } else {
+          assert.equal(vars.redis_cluster_mode, false, 'shipped environments keep the single primary (ADR 0106)');
+          assert.equal(redis.cluster_mode, hcl('var.redis_cluster_mode'));
+          assert.deepEqual(secrets.values, {
+            'redis-url': hcl('module.redis.url'),
+            'redis-cluster': hcl('tostring(module.redis.cluster_mode)'),
+          });
+        }
+      });
+    }
+  }
 });

@@ -34,11 +34,15 @@ module "secrets" {
     "database-app-url"   = "PostgreSQL URL for the runtime role atrium_app (DATABASE_APP_URL)"
     "database-owner-url" = "PostgreSQL URL for the owner role, used by atrium migrate (DATABASE_URL)"
     "redis-url"          = "rediss:// URL with the AUTH token (REDIS_URL)"
+    "redis-cluster"      = "true when redis-url names a Redis Cluster (ATRIUM_REDIS_CLUSTER); written with it by Terraform"
     "smtp-url"           = "SMTP submission URL (SMTP_URL)"
     "secret-key"         = "Server secret (ATRIUM_SECRET_KEY): 32+ random characters, e.g. openssl rand -base64 48"
   }
+  # The URL and the flag describe the same store and change in the same apply; External Secrets copies both into
+  # atrium-runtime, so a pod never sees a cluster URL without ATRIUM_REDIS_CLUSTER=true or the reverse (ADR 0106).
   values = {
-    "redis-url" = "rediss://:${var.redis_auth_token}@${module.redis.primary_endpoint}:${module.redis.port}"
+    "redis-url"     = module.redis.url
+    "redis-cluster" = tostring(module.redis.cluster_mode)
   }
 }
 
@@ -97,6 +101,9 @@ module "redis" {
   allowed_cidrs           = module.vpc.app_subnet_cidrs
   node_type               = var.redis_node_type
   replicas                = var.redis_replicas
+  cluster_mode            = var.redis_cluster_mode
+  shards                  = var.redis_shards
+  replicas_per_shard      = var.redis_replicas_per_shard
   snapshot_retention_days = var.redis_snapshot_retention_days
   auth_token              = var.redis_auth_token
   kms_key_arn             = aws_kms_key.data.arn

@@ -19,3 +19,5 @@ rds_backup_retention_days = 30
 redis_node_type               = "cache.r7g.large"
 redis_replicas                = 1
 redis_snapshot_retention_days = 7
+# Redis Cluster (ADR 0106): off. Turning it on replaces the store; follow docs/runbooks/redis-cluster.md.
+redis_cluster_mode = false

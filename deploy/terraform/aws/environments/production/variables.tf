@@ -83,6 +83,24 @@ variable "redis_replicas" {
   description = "ElastiCache replicas."
 }
 
+variable "redis_cluster_mode" {
+  type        = bool
+  description = "ElastiCache with cluster mode enabled (Redis Cluster, ADR 0106) instead of one primary; switching builds a new, empty store (docs/runbooks/redis-cluster.md). Default: false."
+  default     = false
+}
+
+variable "redis_shards" {
+  type        = number
+  description = "Shards in cluster mode, each a `redis_node_type` primary. Default: 3."
+  default     = 3
+}
+
+variable "redis_replicas_per_shard" {
+  type        = number
+  description = "Replicas of each shard in cluster mode (at least 1: automatic failover and Multi-AZ). Default: 1."
+  default     = 1
+}
+
 variable "redis_snapshot_retention_days" {
   type        = number
   description = "Daily Redis snapshots kept."

@@ -27,3 +27,13 @@ output "karpenter_controller_role_arn" {
   description = "IRSA role for the Karpenter Helm release."
   value       = module.karpenter.controller_role_arn
 }
+
+output "redis_cluster_mode" {
+  description = "True when Redis is a Redis Cluster (the redis-cluster secret, ATRIUM_REDIS_CLUSTER, says the same)."
+  value       = module.redis.cluster_mode
+}
+
+output "redis_endpoint" {
+  description = "host:port Atrium connects to: the configuration endpoint in cluster mode, the primary endpoint otherwise."
+  value       = "${module.redis.endpoint}:${module.redis.port}"
+}

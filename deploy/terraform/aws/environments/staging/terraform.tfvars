@@ -19,3 +19,5 @@ rds_backup_retention_days = 7
 redis_node_type               = "cache.m7g.large"
 redis_replicas                = 0
 redis_snapshot_retention_days = 0
+# Redis Cluster (ADR 0106): off. Turning it on replaces the store; follow docs/runbooks/redis-cluster.md.
+redis_cluster_mode = false

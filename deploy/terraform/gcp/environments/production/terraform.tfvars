@@ -8,6 +8,8 @@ cidrs = {
   pods       = "10.21.0.0/16"
   services   = "10.22.0.0/20"
   data       = "10.23.0.0/20"
+  # Private Service Connect endpoints of Redis cluster mode; reserved here, created only when cluster_mode is on.
+  redis_psc = "10.24.0.0/28"
 }
 general_pool = {
   machine_type = "n2-standard-4"
@@ -35,4 +37,6 @@ redis = {
   memory_size_gb = 10
   read_replicas  = 1
   rdb_snapshots  = true
+  # Redis Cluster (ADR 0106): off. Turning it on replaces the store; follow docs/runbooks/redis-cluster.md.
+  cluster_mode = false
 }

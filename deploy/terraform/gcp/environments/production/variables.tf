@@ -28,8 +28,9 @@ variable "cidrs" {
     pods       = string
     services   = string
     data       = string
+    redis_psc  = optional(string)
   })
-  description = "Document 000's ranges: 10.x.0.0/20 nodes, 10.x+1.0.0/16 pods, 10.x+2.0.0/20 services, 10.x+3.0.0/20 data."
+  description = "Document 000's ranges: 10.x.0.0/20 nodes, 10.x+1.0.0/16 pods, 10.x+2.0.0/20 services, 10.x+3.0.0/20 data; redis_psc 10.x+4.0.0/28, the Private Service Connect subnet that only Redis cluster mode creates."
 }
 
 variable "general_pool" {
@@ -76,6 +77,13 @@ variable "redis" {
     memory_size_gb = number
     read_replicas  = number
     rdb_snapshots  = bool
+    # Memorystore for Redis Cluster instead of the instance (ADR 0106, docs/runbooks/redis-cluster.md).
+    cluster_mode       = optional(bool, false)
+    shard_count        = optional(number, 3)
+    replicas_per_shard = optional(number, 1)
+    cluster_node_type  = optional(string, "REDIS_STANDARD_SMALL")
+    # Set false and apply before turning cluster_mode off again: the cluster refuses deletion otherwise.
+    cluster_deletion_protection = optional(bool, true)
   })
-  description = "Memorystore sizing (document 000)."
+  description = "Memorystore sizing (document 000); with cluster_mode = true, a Redis Cluster of shard_count shards of cluster_node_type, replicas_per_shard each (tier, memory_size_gb and read_replicas then unused; rdb_snapshots still applies)."
 }

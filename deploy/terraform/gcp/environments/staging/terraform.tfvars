@@ -8,6 +8,8 @@ cidrs = {
   pods       = "10.11.0.0/16"
   services   = "10.12.0.0/20"
   data       = "10.13.0.0/20"
+  # Private Service Connect endpoints of Redis cluster mode; reserved here, created only when cluster_mode is on.
+  redis_psc = "10.14.0.0/28"
 }
 general_pool = {
   machine_type = "n2-standard-4"
@@ -29,4 +31,6 @@ redis = {
   memory_size_gb = 5
   read_replicas  = 0
   rdb_snapshots  = false
+  # Redis Cluster (ADR 0106): off. Turning it on replaces the store; follow docs/runbooks/redis-cluster.md.
+  cluster_mode = false
 }

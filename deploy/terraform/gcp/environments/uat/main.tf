@@ -1,5 +1,8 @@
 locals {
   name = "atrium-${var.environment}"
+  # Memorystore for Redis Cluster authenticates with IAM only: the processes that open Redis (API, worker and
+  # `atrium licenses reconcile` in their pods) need the connect role there (ADR 0106).
+  redis_connect_roles = var.redis.cluster_mode ? ["roles/redis.dbConnectionUser"] : []
 }
 
 module "network" {
@@ -42,8 +45,8 @@ module "iam" {
   project_id  = var.project_id
   environment = var.environment
   workloads = {
-    atrium-api     = { kubernetes_service_account = "atrium-api", project_roles = ["roles/cloudsql.client"] }
-    atrium-worker  = { kubernetes_service_account = "atrium-worker", project_roles = ["roles/cloudsql.client"] }
+    atrium-api     = { kubernetes_service_account = "atrium-api", project_roles = concat(["roles/cloudsql.client"], local.redis_connect_roles) }
+    atrium-worker  = { kubernetes_service_account = "atrium-worker", project_roles = concat(["roles/cloudsql.client"], local.redis_connect_roles) }
     atrium-migrate = { kubernetes_service_account = "atrium-migrate", project_roles = ["roles/cloudsql.client"] }
     # Document 000 grants NATS roles/storage.admin on the project; it gets object admin on its backup bucket only.
     atrium-nats = { kubernetes_service_account = "atrium-nats", project_roles = [] }
@@ -74,7 +77,14 @@ module "redis" {
   memory_size_gb = var.redis.memory_size_gb
   read_replicas  = var.redis.read_replicas
   rdb_snapshots  = var.redis.rdb_snapshots
-  depends_on     = [module.network]
+  # Redis Cluster (ADR 0106), off unless the environment's tfvars turn it on.
+  cluster_mode        = var.redis.cluster_mode
+  shard_count         = var.redis.shard_count
+  replicas_per_shard  = var.redis.replicas_per_shard
+  cluster_node_type   = var.redis.cluster_node_type
+  psc_subnet_cidr     = var.cidrs.redis_psc
+  deletion_protection = var.redis.cluster_deletion_protection
+  depends_on          = [module.network]
 }
 
 module "kms_signing" {
@@ -92,11 +102,15 @@ module "secrets" {
     atrium-database-app-url   = "PostgreSQL URL for the runtime role atrium_app (DATABASE_APP_URL)"
     atrium-database-owner-url = "PostgreSQL URL for the owner role, used by atrium migrate (DATABASE_URL)"
     atrium-redis-url          = "rediss:// URL with the AUTH string (REDIS_URL)"
+    atrium-redis-cluster      = "true when atrium-redis-url names a Redis Cluster (ATRIUM_REDIS_CLUSTER); written with it by Terraform"
     atrium-smtp-url           = "SMTP submission URL (SMTP_URL)"
     atrium-secret-key         = "Server secret (ATRIUM_SECRET_KEY): 32+ random characters, e.g. openssl rand -base64 48"
   }
+  # The URL and the flag describe the same store and change in the same apply; External Secrets copies both into
+  # atrium-runtime, so a pod never sees a cluster URL without ATRIUM_REDIS_CLUSTER=true or the reverse (ADR 0106).
   values = {
-    atrium-redis-url = "rediss://:${module.redis.auth_string}@${module.redis.host}:${module.redis.port}"
+    atrium-redis-url     = module.redis.url
+    atrium-redis-cluster = tostring(module.redis.cluster_mode)
   }
   accessor_members = [module.iam.members["atrium-api"], module.iam.members["atrium-migrate"]]
 }

@@ -22,3 +22,13 @@ output "ingress_ip" {
   description = "Global static address for the Ingress (kubernetes.io/ingress.global-static-ip-name: atrium-ingress)."
   value       = google_compute_global_address.ingress.address
 }
+
+output "redis_cluster_mode" {
+  description = "True when Redis is Memorystore for Redis Cluster (the atrium-redis-cluster secret, ATRIUM_REDIS_CLUSTER, says the same)."
+  value       = module.redis.cluster_mode
+}
+
+output "redis_endpoint" {
+  description = "host:port Atrium connects to: the cluster's discovery endpoint in cluster mode, the instance's primary otherwise."
+  value       = module.redis.cluster_mode ? module.redis.discovery_endpoint : "${module.redis.host}:${module.redis.port}"
+}

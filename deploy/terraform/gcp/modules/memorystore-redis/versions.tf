@@ -3,8 +3,9 @@ terraform {
   required_version = ">= 1.6"
   required_providers {
     google = {
-      source  = "hashicorp/google"
-      version = ">= 6.0, < 8"
+      source = "hashicorp/google"
+      # 6.12 is the first release with google_redis_cluster's persistence_config (cluster mode).
+      version = ">= 6.12, < 8"
     }
   }
 }
