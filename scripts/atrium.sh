@@ -3,5 +3,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$root/scripts/toolchain.sh" 2>/dev/null
-# The same V8 heap growth factor as the container image (deploy/docker/Dockerfile says why).
-exec node --heap-growing-percent=50 "$root/apps/server/src/cli.ts" "$@"
+# The same V8 settings as the container image (deploy/docker/Dockerfile says why).
+exec node --heap-growing-percent=50 --no-allocation-site-pretenuring "$root/apps/server/src/cli.ts" "$@"

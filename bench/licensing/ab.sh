@@ -6,15 +6,18 @@
 # the work tree and side B exports OpenTelemetry traces to a local OTLP sink (otlp-sink.ts; TRACE_SAMPLER and
 # TRACE_RATIO set its sampler, Default: always_on): the difference is what tracing costs. With `cluster`, both
 # sides are the work tree and side B keeps its seats on a three-node Redis Cluster started for the run (ports
-# 18621-18623, ATRIUM_REDIS_CLUSTER=true): the difference is what the cluster client costs. On a shared 2-core box
+# 18621-18623, ATRIUM_REDIS_CLUSTER=true): the difference is what the cluster client costs. With `rebuilt`, both
+# sides are the work tree and side A has a key prefix of its own, so that it heartbeats B's seats on a lease set it
+# rebuilt from the journal under load (what a process does after Redis lost its data). On a shared 2-core box
 # req/s moves by a third from one minute to the next; server CPU time per request (from /proc) moves far less,
 # and alternating the rounds cancels the drift that is left. The figure to read is the median of each side.
 #
-#   bench/licensing/ab.sh [base-rev|floor|tracing|cluster]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4,
+#   bench/licensing/ab.sh [base-rev|floor|tracing|cluster|rebuilt]   CASE=heartbeat|acquire|release (heartbeat), ROUNDS=4,
 #                                                    DURATION=8s, STORE=redis|postgres (redis), CONNECTIONS=50,
 #                                                    WARMUP=3s (an unrecorded run per side first),
 #                                                    SERVER_CPU / WRK_CPU: taskset lists for the two API servers
-#                                                    (and the floor) and for wrk
+#                                                    (and the floor) and for wrk,
+#                                                    A_NODE_FLAGS: Node/V8 flags for side A only, after the image's
 #
 # DELAY_MS=n makes each connection pause n ms on average after every response (drawn from 0 to 2n, as run.sh's
 # half-load cases do): with CONNECTIONS=200 and the pause run.sh printed for a case, both sides get the same
@@ -50,7 +53,7 @@ if [ "$BASE" = floor ]; then
   [ "$STORE" = redis ] && [ "$CASE" != release ] || { echo "ab: the floor has heartbeat and acquire, on Redis"; exit 2; }
 elif [ "$BASE" = cluster ]; then
   [ "$STORE" = redis ] || { echo "ab: cluster compares Redis stores"; exit 2; }
-elif [ "$BASE" != tracing ]; then
+elif [ "$BASE" != tracing ] && [ "$BASE" != rebuilt ]; then
   # The base revision as its own tree. Its node_modules links to the work tree's packages, except the workspace
   # packages (@atrium/*), which must be the base's own.
   git worktree add --detach "$WORK/base" "$BASE" >/dev/null 2>&1
@@ -72,8 +75,10 @@ start() { # tree, port, extra VAR=value... -> pid in STARTED
   [ "$STORE" = redis ] && env+=(REDIS_URL=redis://127.0.0.1:6379)
   env+=("${@:3}")
   mkdir -p "$WORK/data-$2"
+  local flags=$IMAGE_NODE_FLAGS
+  if [ "$2" = 18611 ]; then flags="$flags ${A_NODE_FLAGS:-}"; fi
   # shellcheck disable=SC2086 # the flags are words
-  (cd "$1" && exec ${SERVER_CPU:+taskset -c "$SERVER_CPU"} env "${env[@]}" node $IMAGE_NODE_FLAGS apps/server/src/cli.ts serve >"$WORK/$2.log" 2>&1) &
+  (cd "$1" && exec ${SERVER_CPU:+taskset -c "$SERVER_CPU"} env "${env[@]}" node $flags apps/server/src/cli.ts serve >"$WORK/$2.log" 2>&1) &
   STARTED=$!
   PIDS+=("$STARTED")
   wait_up "http://127.0.0.1:$2/health"
@@ -105,6 +110,9 @@ elif [ "$BASE" = cluster ]; then
   CLUSTER_ENV=(REDIS_URL="${CLUSTER_URL%,}" ATRIUM_REDIS_CLUSTER=true)
   start "$PWD" 18611; A=$STARTED
   LABEL_A="work tree, one Redis server"
+elif [ "$BASE" = rebuilt ]; then
+  start "$PWD" 18611 ATRIUM_REDIS_KEY_PREFIX="bench:$DB:a:"; A=$STARTED
+  LABEL_A="work tree, B's seats on a lease set rebuilt from the journal"
 else
   start "$WORK/base" 18611; A=$STARTED
   LABEL_A=$(git rev-parse --short "$BASE")
@@ -142,7 +150,7 @@ round() { # label, pid, port
     -v bad="$(echo "$result" | awk '/Non-2xx/ {print $NF}')" \
     'BEGIN { printf "%s %.1f %s %s %.2f %d\n", l, (b - a) / hz * 1e6 / n, rps, rss, p99, bad }' | tee -a "$WORK/rounds"
 }
-echo "== A/B $CASE ($STORE): A = $LABEL_A, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}${CLUSTER_ENV:+ on a 3-node Redis Cluster}; $ROUNDS rounds of wrk -t1 -c$CONNECTIONS -d$DURATION${DELAY_MS:+, pauses of ~$DELAY_MS ms}"
+echo "== A/B $CASE ($STORE): A = $LABEL_A${A_NODE_FLAGS:+ with $A_NODE_FLAGS}, B = work tree${TRACING_ENV:+ exporting traces (${TRACE_SAMPLER:-always_on} ${TRACE_RATIO:-1})}${CLUSTER_ENV:+ on a 3-node Redis Cluster}; $ROUNDS rounds of wrk -t1 -c$CONNECTIONS -d$DURATION${DELAY_MS:+, pauses of ~$DELAY_MS ms}"
 echo "side  server-us/req  req/s  rss-MB  p99-ms  non-2xx"
 # One unrecorded run per side first: side B has just served the 2,000 seeding acquires and side A nothing, so
 # without it A's first round pays for warming up its JIT (and, with `cluster`, for rebuilding its lease set).
