@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 
 /**
@@ -46,6 +47,19 @@ export interface Config {
   redisUrl: string | null;
   /** REDIS_URL names a Redis Cluster (ATRIUM_REDIS_CLUSTER=true), not one server (Default: false). */
   redisCluster: boolean;
+  /**
+   * How the server authenticates to Redis (ATRIUM_REDIS_AUTH, Default: password). `password`: the user and password
+   * in REDIS_URL, if any. `gcp-iam`: Memorystore IAM authentication, an OAuth2 access token of the process's Google
+   * identity (on GKE the pod's service account, through Workload Identity) as the password of user `default`, fetched
+   * at start and refreshed in the background; REDIS_URL then has no user or password and must be rediss://.
+   */
+  redisAuth: RedisAuth;
+  /**
+   * CA certificates, PEM, that Redis's TLS certificate must chain to (ATRIUM_REDIS_TLS_CA), in place of Node's
+   * default CAs: Memorystore signs with a CA of its own. The certificates themselves, not a path: they reach the pods
+   * the way REDIS_URL does (a secret written by Terraform). Needs rediss://. Default: Node's default CAs.
+   */
+  redisTlsCa: string | null;
   /** Access token lifetime (ATRIUM_ACCESS_TOKEN_TTL_SECONDS, Default: 3600). */
   accessTokenTtlSeconds: number;
   /** Refresh token lifetime (ATRIUM_REFRESH_TOKEN_TTL_SECONDS, Default: 604800 = 7 days). */
@@ -154,6 +168,9 @@ export interface RateLimitConfig {
   apiKeyPerMinute: number;
 }
 
+export const redisAuthModes = ['password', 'gcp-iam'] as const;
+export type RedisAuth = (typeof redisAuthModes)[number];
+
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
@@ -162,6 +179,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const port = integer(env, 'PORT', 8080, 0, 65_535);
   const databaseUrl = url(env, 'DATABASE_URL');
   const redisCluster = oneOf(env, 'ATRIUM_REDIS_CLUSTER', ['true', 'false'], 'false') === 'true';
+  const redis = redisConnection(env, redisCluster);
   const signer = oneOf(env, 'ATRIUM_SIGNER', ['local', 'gcp-kms', 'aws-kms'], 'local');
   const kmsKey = env.ATRIUM_KMS_KEY || null;
   if (signer !== 'local' && !kmsKey) throw new ConfigError(`ATRIUM_SIGNER=${signer} needs ATRIUM_KMS_KEY`);
@@ -181,7 +199,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustedProxies: list(env, 'ATRIUM_TRUSTED_PROXIES'),
     shutdownTimeoutMs: integer(env, 'ATRIUM_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     secretKey: secret(env, 'ATRIUM_SECRET_KEY'),
-    redisUrl: redisUrl(env, redisCluster),
+    ...redis,
     redisCluster,
     accessTokenTtlSeconds: integer(env, 'ATRIUM_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     refreshTokenTtlSeconds: integer(env, 'ATRIUM_REFRESH_TOKEN_TTL_SECONDS', 604_800, 300, 31_536_000),
@@ -356,6 +374,56 @@ function redisUrl(env: Env, cluster: boolean): string | null {
     }
   }
   return seeds.join(',');
+}
+
+/**
+ * REDIS_URL with how to authenticate (ATRIUM_REDIS_AUTH) and which CA to trust (ATRIUM_REDIS_TLS_CA), checked together:
+ * an access token never goes to a URL that also names a password, nor over a connection without TLS.
+ */
+function redisConnection(env: Env, cluster: boolean) {
+  const url = redisUrl(env, cluster);
+  const seeds = url ? url.split(',').map((seed) => new URL(seed)) : [];
+  const auth = oneOf(env, 'ATRIUM_REDIS_AUTH', redisAuthModes, 'password');
+  if (auth === 'gcp-iam') {
+    if (!url) throw new ConfigError('ATRIUM_REDIS_AUTH=gcp-iam needs REDIS_URL');
+    if (seeds.some((seed) => seed.username || seed.password)) {
+      throw new ConfigError(
+        'ATRIUM_REDIS_AUTH=gcp-iam authenticates with a Google access token: REDIS_URL must not name a user or password',
+      );
+    }
+    if (seeds.some((seed) => seed.protocol !== 'rediss:')) {
+      throw new ConfigError(
+        'ATRIUM_REDIS_AUTH=gcp-iam needs a rediss:// REDIS_URL: the access token is a credential of the service ' +
+          'account for every Google API it may call, and must not cross the network in clear text',
+      );
+    }
+  }
+  return { redisUrl: url, redisAuth: auth, redisTlsCa: redisTlsCa(env, seeds) };
+}
+
+/** ATRIUM_REDIS_TLS_CA: one or more PEM certificates (a CA being rotated comes with its successor). */
+function redisTlsCa(env: Env, seeds: URL[]): string | null {
+  const raw = env.ATRIUM_REDIS_TLS_CA;
+  if (raw === undefined || raw.trim() === '') return null;
+  if (seeds.length === 0 || seeds.some((seed) => seed.protocol !== 'rediss:')) {
+    throw new ConfigError('ATRIUM_REDIS_TLS_CA is only used with TLS: REDIS_URL must be rediss://');
+  }
+  // A secret store may hand over the line breaks as the two characters \n; base64 never contains a backslash.
+  const pem = raw.replace(/\\n/g, '\n');
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) {
+    throw new ConfigError(
+      'ATRIUM_REDIS_TLS_CA must be PEM certificates (-----BEGIN CERTIFICATE-----…), not a path or a key',
+    );
+  }
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new ConfigError(`ATRIUM_REDIS_TLS_CA: certificate ${index + 1} is not a valid X.509 certificate`);
+    }
+  });
+  return `${blocks.join('\n')}\n`;
 }
 
 function list(env: Env, name: string): string[] {

@@ -16,7 +16,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Config, ConfigError } from './config.ts';
 import { type Metrics, perPair } from './plugins/metrics.ts';
-import { connectRedis } from './redis.ts';
+import { openRedis } from './redis.ts';
 
 /** The root key holder named by ATRIUM_SIGNER. */
 export async function createRootSigner(config: Config): Promise<RootSigner> {
@@ -131,7 +131,7 @@ export async function reconcileSeats(
   scope: ReconcileScope,
   print: (line: string) => void,
 ): Promise<ReconcileTotals> {
-  const redis = connectRedis(config);
+  const redis = await openRedis(config);
   if (!redis) {
     throw new ConfigError('REDIS_URL is required: reconcile rebuilds the Redis seat store from the lease journal');
   }

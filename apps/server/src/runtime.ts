@@ -4,7 +4,7 @@ import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './plugins/metrics.ts';
-import { connectRedis } from './redis.ts';
+import { openRedis } from './redis.ts';
 import type { App } from './routes/shared.ts';
 import { activeTraceIds } from './tracing.ts';
 
@@ -83,7 +83,7 @@ export async function startApi(
   });
   const expectedMigration = (await loadMigrations()).length;
   const metrics = new Metrics();
-  const redis = connectRedis(config);
+  const redis = await openRedis(config);
   redis?.on('error', (err) => log.warn({ err }, 'redis error'));
   const app = await buildApp(config, { pool, expectedMigration, logger: log, redis, metrics, tracer });
   await app.listen({ host: config.host, port: config.port });

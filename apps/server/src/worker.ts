@@ -21,7 +21,7 @@ import Fastify from 'fastify';
 import type { Config } from './config.ts';
 import { buildLicensing } from './licensing.ts';
 import { Metrics } from './plugins/metrics.ts';
-import { connectRedis } from './redis.ts';
+import { openRedis } from './redis.ts';
 import type { Logger } from './runtime.ts';
 
 export interface WorkerDeps {
@@ -135,7 +135,7 @@ export async function runWorkerProcess(config: Config, appUrl: string, log: Logg
     tracer,
   });
   const metrics = new Metrics();
-  const redis = connectRedis(config);
+  const redis = await openRedis(config);
   redis?.on('error', (err) => log.warn({ err }, 'redis error'));
   const licensing = await buildLicensing(config, { pool, redis, metrics, log });
   const flows = await startFlowWorker(config, { pool, appUrl, log, metrics, licensing, tracer });
