@@ -310,31 +310,35 @@ function redisChecks(overlay: Overlay) {
   const objects = () => renderOverlay(overlay);
   const cloud = overlay.split('/')[0];
 
-  it('api and worker get REDIS_URL and ATRIUM_REDIS_CLUSTER from atrium-runtime, never from config', { skip }, () => {
+  // On GKE also how to authenticate (IAM with Memorystore for Redis Cluster) and Memorystore's CA, from the same apply.
+  const variables = ['REDIS_URL', 'ATRIUM_REDIS_CLUSTER'].concat(
+    cloud === 'gcp' ? ['ATRIUM_REDIS_AUTH', 'ATRIUM_REDIS_TLS_CA'] : [],
+  );
+
+  it(`api and worker get ${variables.join(', ')} from atrium-runtime, never from config`, { skip }, () => {
     for (const name of atriumDeployments) {
       const env: any[] = podSpec(find(objects(), 'Deployment', name)).containers[0].env ?? [];
-      for (const variable of ['REDIS_URL', 'ATRIUM_REDIS_CLUSTER']) {
+      for (const variable of variables) {
         const ref = env.find((e) => e.name === variable)?.valueFrom?.secretKeyRef;
         assert.equal(ref?.name, 'atrium-runtime', `${name} gets ${variable} from atrium-runtime`);
         assert.equal(ref?.key, variable, `${name} ${variable} key`);
       }
     }
     for (const map of byKind(objects(), 'ConfigMap').filter((c) => c.metadata.name.startsWith('atrium-config'))) {
-      assert.ok(
-        !('ATRIUM_REDIS_CLUSTER' in (map.data ?? {})),
-        'a second source of ATRIUM_REDIS_CLUSTER could disagree',
-      );
+      for (const variable of variables.slice(1)) {
+        assert.ok(!(variable in (map.data ?? {})), `a second source of ${variable} could disagree`);
+      }
     }
   });
 
-  it("atrium-runtime copies both from the secrets this environment's Terraform writes", { skip }, async () => {
+  it("atrium-runtime copies them from the secrets this environment's Terraform writes", { skip }, async () => {
     const runtime = find(objects(), 'ExternalSecret', 'atrium-runtime');
     const remote = (key: string) => runtime.spec.data.find((d: any) => d.secretKey === key)?.remoteRef?.key;
     const secrets = (await terraformEnvironment(overlay)).module.secrets[0];
     // Secret Manager ids are used as they are; Secrets Manager names get the module's prefix.
     const name = (key: string) => (cloud === 'aws' ? `${secrets.prefix}/${key}` : key);
     const written = Object.keys(secrets.values).map(name);
-    for (const variable of ['REDIS_URL', 'ATRIUM_REDIS_CLUSTER']) {
+    for (const variable of variables) {
       assert.ok(remote(variable), `atrium-runtime has no ${variable}`);
       assert.ok(written.includes(remote(variable)), `${remote(variable)} is not written by Terraform (${written})`);
     }

@@ -299,6 +299,20 @@ describe('Redis cluster mode (ADR 0106)', () => {
     assert.ok(major > 6 || (major === 6 && minor >= 12), `${constraint}: persistence_config needs provider 6.12`);
   });
 
+  it('the app is told how to authenticate (gcp-iam with the cluster) and which CA to trust, in both modes', async () => {
+    const redis = await module('gcp', 'memorystore-redis');
+    assert.equal(redis.output.auth_mode[0].value, hcl('var.cluster_mode ? "gcp-iam" : "password"'));
+    assert.equal(redis.output.tls_ca[0].value, hcl('local.tls_ca'));
+    const locals = Object.assign({}, ...redis.locals);
+    // The instance exports its CA; the cluster's is read from the Memorystore API (the provider does not export it).
+    assert.match(locals.ca_certs, /local\.instance\.server_ca_certs/);
+    assert.match(locals.ca_certs, /data\.http\.cluster_ca\[0\]\.response_body\)\.managedServerCa\.caCerts/);
+    const read = redis.data.http.cluster_ca[0];
+    assert.equal(read.count, hcl('var.cluster_mode ? 1 : 0'));
+    assert.match(read.url, /^https:\/\/redis\.googleapis\.com\/v1\/projects\/.*\/clusters\/.*\/certificateAuthority$/);
+    assert.deepEqual(read.depends_on, [hcl('google_redis_cluster.this')]);
+  });
+
   it('Memorystore for Redis Cluster: IAM AUTH, TLS, volatile-lru, replicas in other zones, PSC policy', async () => {
     const redis = await module('gcp', 'memorystore-redis');
     const cluster = resourceBody(redis, 'google_redis_cluster', 'this');
@@ -369,6 +383,8 @@ describe('Redis cluster mode (ADR 0106)', () => {
           assert.deepEqual(secrets.values, {
             'atrium-redis-url': hcl('module.redis.url'),
             'atrium-redis-cluster': hcl('tostring(module.redis.cluster_mode)'),
+            'atrium-redis-auth': hcl('module.redis.auth_mode'),
+            'atrium-redis-tls-ca': hcl('module.redis.tls_ca'),
           });
           // IAM authentication is the cluster's only AUTH: the API's and worker's identities must be allowed to connect.
           assert.equal(

@@ -103,14 +103,19 @@ module "secrets" {
     atrium-database-owner-url = "PostgreSQL URL for the owner role, used by atrium migrate (DATABASE_URL)"
     atrium-redis-url          = "rediss:// URL with the AUTH string (REDIS_URL)"
     atrium-redis-cluster      = "true when atrium-redis-url names a Redis Cluster (ATRIUM_REDIS_CLUSTER); written with it by Terraform"
+    atrium-redis-auth         = "How the server authenticates to Redis (ATRIUM_REDIS_AUTH): gcp-iam for the cluster's IAM authentication, else password; written with atrium-redis-url by Terraform"
+    atrium-redis-tls-ca       = "PEM CA certificates of Memorystore's TLS (ATRIUM_REDIS_TLS_CA); written with atrium-redis-url by Terraform"
     atrium-smtp-url           = "SMTP submission URL (SMTP_URL)"
     atrium-secret-key         = "Server secret (ATRIUM_SECRET_KEY): 32+ random characters, e.g. openssl rand -base64 48"
   }
-  # The URL and the flag describe the same store and change in the same apply; External Secrets copies both into
-  # atrium-runtime, so a pod never sees a cluster URL without ATRIUM_REDIS_CLUSTER=true or the reverse (ADR 0106).
+  # The URL, the flag, how to authenticate and which CA to trust describe the same store and change in the same
+  # apply; External Secrets copies them all into atrium-runtime, so a pod never sees a cluster URL without
+  # ATRIUM_REDIS_CLUSTER=true and ATRIUM_REDIS_AUTH=gcp-iam, or the reverse (ADR 0106).
   values = {
     atrium-redis-url     = module.redis.url
     atrium-redis-cluster = tostring(module.redis.cluster_mode)
+    atrium-redis-auth    = module.redis.auth_mode
+    atrium-redis-tls-ca  = module.redis.tls_ca
   }
   accessor_members = [module.iam.members["atrium-api"], module.iam.members["atrium-migrate"]]
 }

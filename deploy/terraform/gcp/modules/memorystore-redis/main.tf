@@ -134,10 +134,39 @@ resource "google_redis_cluster" "this" {
   depends_on = [google_network_connectivity_service_connection_policy.redis]
 }
 
+# The server's TLS certificates of both products come from a CA of their own that clients must trust
+# (ATRIUM_REDIS_TLS_CA). google_redis_instance exports it (server_ca_certs); google_redis_cluster does not
+# (hashicorp/terraform-provider-google#23145), so it is read from the Memorystore API with Terraform's own
+# credentials: what `gcloud redis clusters get-cluster-certificate-authority` shows. Read after the cluster is created
+# or changed, and again at every plan, so a CA Google rotates in reaches the secret at the next apply.
+data "google_client_config" "current" {
+  count = var.cluster_mode ? 1 : 0
+}
+
+data "http" "cluster_ca" {
+  count = var.cluster_mode ? 1 : 0
+  url   = "https://redis.googleapis.com/v1/projects/${var.project_id}/locations/${var.region}/clusters/${google_redis_cluster.this[0].name}/certificateAuthority"
+  request_headers = {
+    Authorization = "Bearer ${data.google_client_config.current[0].access_token}"
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = self.status_code == 200
+      error_message = "Reading the cluster's CA (clusters.getCertificateAuthority) from the Memorystore API failed."
+    }
+  }
+
+  depends_on = [google_redis_cluster.this]
+}
+
 locals {
   instance  = one(google_redis_instance.this[*])
   discovery = var.cluster_mode ? google_redis_cluster.this[0].discovery_endpoints[0] : null
   # Instance: rediss:// with the AUTH string. Cluster: the discovery endpoint as the one seed node, no password
   # (IAM authentication, see above) and no database number (a cluster has only database 0).
   url = var.cluster_mode ? "rediss://${local.discovery.address}:${local.discovery.port}" : "rediss://:${urlencode(local.instance.auth_string)}@${local.instance.host}:${local.instance.port}"
+  # Every CA certificate, PEM, one after the other: a CA being rotated comes with its successor.
+  ca_certs = var.cluster_mode ? flatten([for chain in jsondecode(data.http.cluster_ca[0].response_body).managedServerCa.caCerts : chain.certificates]) : [for ca in local.instance.server_ca_certs : ca.cert]
+  tls_ca   = join("\n", [for cert in local.ca_certs : trimspace(cert)])
 }

@@ -19,6 +19,16 @@ output "auth_string" {
   sensitive   = true
 }
 
+output "auth_mode" {
+  description = "ATRIUM_REDIS_AUTH for the app: gcp-iam in cluster mode (IAM authentication is the cluster's only AUTH), else password (the AUTH string in `url`)."
+  value       = var.cluster_mode ? "gcp-iam" : "password"
+}
+
+output "tls_ca" {
+  description = "ATRIUM_REDIS_TLS_CA for the app: the PEM CA certificates that sign the instance's or cluster's TLS certificates, which Node does not trust by default."
+  value       = local.tls_ca
+}
+
 output "server_ca_certs" {
   description = "CA certificates to verify the instance's TLS certificate; null in cluster mode (gcloud redis clusters get-cluster-certificate-authority)."
   value       = try(local.instance.server_ca_certs, null)
