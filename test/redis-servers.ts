@@ -114,10 +114,11 @@ async function untilClusterOk(port: number) {
   await poll(port, async (redis) => String(await redis.cluster('INFO')).includes('cluster_state:ok'));
 }
 
-async function poll(port: number, ready: (redis: Redis) => Promise<boolean>) {
+/** Connects (with the server's password and TLS, if any) until `ready` says yes; gives up after 15 s. */
+async function poll(port: number, ready: (redis: Redis) => Promise<boolean>, options: SecureRedisOptions = {}) {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+    const redis = secureClient(port, options);
     redis.on('error', () => {});
     try {
       await redis.connect();
@@ -127,7 +128,7 @@ async function poll(port: number, ready: (redis: Redis) => Promise<boolean>) {
     } finally {
       redis.disconnect();
     }
-    if (Date.now() > deadline) throw new Error(`redis cluster node ${port} not ready`);
+    if (Date.now() > deadline) throw new Error(`redis ${port} not ready`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -220,7 +221,7 @@ export async function startSecureRedisServer(options: SecureRedisOptions): Promi
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawnRedis(port, secureArgs(port, options));
-    await pollSecure(port, options, async (redis) => (await redis.ping()) === 'PONG');
+    await poll(port, async (redis) => (await redis.ping()) === 'PONG', options);
   };
   const stop = () => kill(child);
   try {
@@ -265,7 +266,7 @@ export async function startSecureRedisCluster(
     await rm(dir, { recursive: true, force: true });
   };
   const clusterOk = (port: number) =>
-    pollSecure(port, options, async (redis) => String(await redis.cluster('INFO')).includes('cluster_state:ok'));
+    poll(port, async (redis) => String(await redis.cluster('INFO')).includes('cluster_state:ok'), options);
   try {
     for (let i = 0; i < masters; i += 1) {
       const [port, busPort] = [await freePort(), await freePort()];
@@ -273,7 +274,7 @@ export async function startSecureRedisCluster(
       busPorts.set(port, busPort);
       spawnNode(port);
     }
-    await Promise.all(ports.map((port) => pollSecure(port, options, async (redis) => (await redis.ping()) === 'PONG')));
+    await Promise.all(ports.map((port) => poll(port, async (redis) => (await redis.ping()) === 'PONG', options)));
     const tls = options.tls ? ['--tls', '--cacert', options.tls.caFile] : [];
     const password = options.password ? ['-a', options.password(), '--no-auth-warning'] : [];
     await run('redis-cli', [
@@ -335,22 +336,4 @@ async function adminConnection(port: number, options: SecureRedisOptions): Promi
   redis.on('error', () => {});
   await redis.connect();
   return redis;
-}
-
-async function pollSecure(port: number, options: SecureRedisOptions, ready: (redis: Redis) => Promise<boolean>) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const redis = secureClient(port, options);
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      if (await ready(redis)) return;
-    } catch {
-      // not up yet
-    } finally {
-      redis.disconnect();
-    }
-    if (Date.now() > deadline) throw new Error(`redis ${port} not ready`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
