@@ -9,11 +9,6 @@ import { freePort } from './processes.ts';
 
 const run = promisify(execFile);
 
-export interface RedisServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
 /** A redis-server on 127.0.0.1:`port` that keeps nothing on disk, with `args` on top. */
 function spawnRedis(port: number, args: string[]): ChildProcess {
   return spawn(
@@ -31,20 +26,6 @@ async function kill(child: ChildProcess | undefined) {
   await exited;
 }
 
-/** One Redis server of its own on 127.0.0.1 with `args` (e.g. a small maxmemory), nothing on disk. */
-export async function startRedisServer(args: string[] = []): Promise<RedisServer> {
-  const port = await freePort();
-  const child = spawnRedis(port, args);
-  const stop = () => kill(child);
-  try {
-    await untilUp(port);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop };
-}
-
 export interface RedisCluster {
   /** The seed nodes as REDIS_URL takes them in cluster mode: `redis://127.0.0.1:p1,redis://127.0.0.1:p2,…`. */
   url: string;
@@ -53,16 +34,61 @@ export interface RedisCluster {
   killNode(port: number): Promise<void>;
   /** Starts a killed node again, empty (nothing is persisted), with its slots: as after a crash without replicas. */
   startNode(port: number): Promise<void>;
+  /** A connection of its own to one node, authenticated with the password of the moment; the caller disconnects it. */
+  admin(port: number): Promise<Redis>;
+  stop(): Promise<void>;
+}
+
+export interface RedisServer {
+  /** redis:// or rediss://, without the password. */
+  url: string;
+  port: number;
+  /** A connection of its own, authenticated with the password of the moment; the caller disconnects it. */
+  admin(): Promise<Redis>;
+  /** Kills the server and starts it again on the same port, empty, with the password of the moment. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * A real Redis Cluster of `masters` primaries (no replicas) on 127.0.0.1, from the machine's own redis-server and
- * redis-cli: the 16,384 slots are spread over the nodes, so keys of different hash tags land on different
- * processes and a command that spans them fails with CROSSSLOT, as on a production cluster. Each node keeps
- * nothing on disk beyond its cluster config in a temporary directory, removed by stop().
+ * One Redis server of its own on 127.0.0.1, nothing on disk, with `args` on top (e.g. a small maxmemory), and if
+ * asked a password and/or TLS only.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export async function startRedisServer(args: string[] = [], options: SecureRedisOptions = {}): Promise<RedisServer> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawnRedis(port, [...args, ...secureArgs(port, options)]);
+    await poll(port, isUp, options);
+  };
+  const stop = () => kill(child);
+  try {
+    await start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
+    port,
+    admin: () => adminConnection(port, options),
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    stop,
+  };
+}
+
+/**
+ * A real Redis Cluster of three primaries (no replicas) on 127.0.0.1, from the machine's own redis-server and
+ * redis-cli: the 16,384 slots are spread over the nodes, so keys of different hash tags land on different
+ * processes and a command that spans them fails with CROSSSLOT, as on a production cluster. With `options`, every
+ * node asks for a password and/or speaks only TLS (then the cluster bus too, and CLUSTER SLOTS reports the TLS
+ * ports); `startNode` starts a node with the password of the moment. Each node keeps nothing on disk beyond its
+ * cluster config in a temporary directory, removed by stop().
+ */
+export async function startRedisCluster(options: SecureRedisOptions = {}): Promise<RedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'atrium-redis-cluster-'));
   const ports: number[] = [];
   const busPorts = new Map<number, number>();
@@ -70,22 +96,30 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const spawnNode = (port: number) => {
     const cluster = ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts.get(port))];
     const config = ['--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, '--cluster-node-timeout', '2000'];
-    children.set(port, spawnRedis(port, [...cluster, ...config]));
+    const tls = options.tls ? ['--tls-cluster', 'yes'] : [];
+    children.set(port, spawnRedis(port, [...cluster, ...config, ...tls, ...secureArgs(port, options)]));
   };
   const killNode = (port: number) => kill(children.get(port));
   const stop = async () => {
     await Promise.all([...children.keys()].map(killNode));
     await rm(dir, { recursive: true, force: true });
   };
+  // Every node must see every slot assigned before a client is pointed at the cluster.
+  const clusterOk = (port: number) =>
+    poll(port, async (redis) => String(await redis.cluster('INFO')).includes('cluster_state:ok'), options);
   try {
-    for (let i = 0; i < masters; i += 1) {
+    for (let i = 0; i < 3; i += 1) {
       const [port, busPort] = [await freePort(), await freePort()];
       ports.push(port);
       busPorts.set(port, busPort);
       spawnNode(port);
     }
-    await Promise.all(ports.map((port) => untilUp(port)));
+    await Promise.all(ports.map((port) => poll(port, isUp, options)));
+    const tls = options.tls ? ['--tls', '--cacert', options.tls.caFile] : [];
+    const password = options.password ? ['-a', options.password(), '--no-auth-warning'] : [];
     await run('redis-cli', [
+      ...tls,
+      ...password,
       '--cluster',
       'create',
       ...ports.map((port) => `127.0.0.1:${port}`),
@@ -93,26 +127,27 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       '0',
       '--cluster-yes',
     ]);
-    await Promise.all(ports.map((port) => untilClusterOk(port)));
+    await Promise.all(ports.map(clusterOk));
   } catch (err) {
     await stop();
     throw err;
   }
   const startNode = async (port: number) => {
     spawnNode(port);
-    await Promise.all(ports.map((node) => untilClusterOk(node)));
+    await Promise.all(ports.map(clusterOk));
   };
-  return { url: ports.map((port) => `redis://127.0.0.1:${port}`).join(','), ports, killNode, startNode, stop };
+  const scheme = options.tls ? 'rediss' : 'redis';
+  return {
+    url: ports.map((port) => `${scheme}://127.0.0.1:${port}`).join(','),
+    ports,
+    killNode,
+    startNode,
+    admin: (port: number) => adminConnection(port, options),
+    stop,
+  };
 }
 
-async function untilUp(port: number) {
-  await poll(port, async (redis) => (await redis.ping()) === 'PONG');
-}
-
-/** Every node must see every slot assigned before a client is pointed at the cluster. */
-async function untilClusterOk(port: number) {
-  await poll(port, async (redis) => String(await redis.cluster('INFO')).includes('cluster_state:ok'));
-}
+const isUp = async (redis: Redis) => (await redis.ping()) === 'PONG';
 
 /** Connects (with the server's password and TLS, if any) until `ready` says yes; gives up after 15 s. */
 async function poll(port: number, ready: (redis: Redis) => Promise<boolean>, options: SecureRedisOptions = {}) {
@@ -196,115 +231,12 @@ export async function makeTlsFiles(): Promise<TlsFiles> {
   }
 }
 
-/** How a server (or every node of a cluster) guards its door: a password for user `default`, TLS only. */
+/** How a server (or every node of a cluster) guards its door: a password for user `default`, TLS only. Default: neither. */
 export interface SecureRedisOptions {
   /** The password of user `default` (--requirepass), asked again at every start and restart. */
   password?: () => string;
   /** Only a TLS port, with this certificate (rediss:// URLs). */
   tls?: TlsFiles;
-}
-
-export interface SecureRedisServer {
-  /** redis:// or rediss://, without the password. */
-  url: string;
-  port: number;
-  /** A connection of its own, authenticated with the password of the moment; the caller disconnects it. */
-  admin(): Promise<Redis>;
-  /** Kills the server and starts it again on the same port, empty, with the password of the moment. */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** One Redis server on 127.0.0.1 that asks for a password and/or speaks only TLS, nothing on disk. */
-export async function startSecureRedisServer(options: SecureRedisOptions): Promise<SecureRedisServer> {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = spawnRedis(port, secureArgs(port, options));
-    await poll(port, async (redis) => (await redis.ping()) === 'PONG', options);
-  };
-  const stop = () => kill(child);
-  try {
-    await start();
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
-    port,
-    admin: () => adminConnection(port, options),
-    restart: async () => {
-      await stop();
-      await start();
-    },
-    stop,
-  };
-}
-
-/**
- * startRedisCluster's three-node cluster, with every node asking for a password and/or speaking only TLS (then the
- * cluster bus too, and CLUSTER SLOTS reports the TLS ports). `startNode` starts a node with the password of the moment.
- */
-export async function startSecureRedisCluster(
-  options: SecureRedisOptions,
-  masters = 3,
-): Promise<RedisCluster & { admin(port: number): Promise<Redis> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'atrium-redis-cluster-'));
-  const ports: number[] = [];
-  const busPorts = new Map<number, number>();
-  const children = new Map<number, ChildProcess>();
-  const spawnNode = (port: number) => {
-    const cluster = ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts.get(port))];
-    const config = ['--cluster-config-file', `nodes-${port}.conf`, '--dir', dir, '--cluster-node-timeout', '2000'];
-    const tls = options.tls ? ['--tls-cluster', 'yes'] : [];
-    children.set(port, spawnRedis(port, [...cluster, ...config, ...tls, ...secureArgs(port, options)]));
-  };
-  const killNode = (port: number) => kill(children.get(port));
-  const stop = async () => {
-    await Promise.all([...children.keys()].map(killNode));
-    await rm(dir, { recursive: true, force: true });
-  };
-  const clusterOk = (port: number) =>
-    poll(port, async (redis) => String(await redis.cluster('INFO')).includes('cluster_state:ok'), options);
-  try {
-    for (let i = 0; i < masters; i += 1) {
-      const [port, busPort] = [await freePort(), await freePort()];
-      ports.push(port);
-      busPorts.set(port, busPort);
-      spawnNode(port);
-    }
-    await Promise.all(ports.map((port) => poll(port, async (redis) => (await redis.ping()) === 'PONG', options)));
-    const tls = options.tls ? ['--tls', '--cacert', options.tls.caFile] : [];
-    const password = options.password ? ['-a', options.password(), '--no-auth-warning'] : [];
-    await run('redis-cli', [
-      ...tls,
-      ...password,
-      '--cluster',
-      'create',
-      ...ports.map((port) => `127.0.0.1:${port}`),
-      '--cluster-replicas',
-      '0',
-      '--cluster-yes',
-    ]);
-    await Promise.all(ports.map(clusterOk));
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  const startNode = async (port: number) => {
-    spawnNode(port);
-    await Promise.all(ports.map(clusterOk));
-  };
-  const scheme = options.tls ? 'rediss' : 'redis';
-  return {
-    url: ports.map((port) => `${scheme}://127.0.0.1:${port}`).join(','),
-    ports,
-    killNode,
-    startNode,
-    stop,
-    admin: (port: number) => adminConnection(port, options),
-  };
 }
 
 /** TLS-only and password arguments, after spawnRedis's own (the later --port 0 closes the plain port). */

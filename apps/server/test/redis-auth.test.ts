@@ -9,9 +9,9 @@ import { call, createOrganization, createTestApp } from '../../../test/app.ts';
 import {
   makeTlsFiles,
   type RedisCluster,
-  type SecureRedisServer,
-  startSecureRedisCluster,
-  startSecureRedisServer,
+  type RedisServer,
+  startRedisCluster,
+  startRedisServer,
   type TlsFiles,
 } from '../../../test/redis-servers.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
@@ -146,13 +146,13 @@ describe('ATRIUM_REDIS_AUTH and ATRIUM_REDIS_TLS_CA are checked at start', () =>
 describe('gcp-iam on one Redis server whose password rotates', () => {
   let password = tokenLike('first');
   const google = fakeGoogle(password);
-  let server: SecureRedisServer;
+  let server: RedisServer;
   let admin: Redis;
   let client: RedisClient;
   let errors: Error[];
 
   beforeAll(async () => {
-    server = await startSecureRedisServer({ password: () => password });
+    server = await startRedisServer([], { password: () => password });
     admin = await server.admin();
     const opened = await openRedis(
       { redisUrl: server.url, redisCluster: false, redisAuth: 'gcp-iam' },
@@ -273,13 +273,13 @@ describe('gcp-iam on one Redis server whose password rotates', () => {
 describe('gcp-iam on a three-node Redis Cluster whose password rotates', () => {
   let password = tokenLike('first');
   const google = fakeGoogle(password);
-  let cluster: RedisCluster & { admin(port: number): Promise<Redis> };
+  let cluster: RedisCluster;
   let client: Cluster;
   let errors: Error[];
   const keys = Array.from({ length: 12 }, (_, i) => `{k${i}}`);
 
   beforeAll(async () => {
-    cluster = await startSecureRedisCluster({ password: () => password });
+    cluster = await startRedisCluster({ password: () => password });
     const opened = await openRedis(
       { redisUrl: cluster.url, redisCluster: true, redisAuth: 'gcp-iam' },
       quickly(google),
@@ -395,7 +395,7 @@ describe('TLS with ATRIUM_REDIS_TLS_CA (redis-server built with TLS)', () => {
 
   it('one server: trusts the CA it is given, and only that one', async () => {
     const secret = tokenLike('pw');
-    const server = await startSecureRedisServer({ tls: files, password: () => secret });
+    const server = await startRedisServer([], { tls: files, password: () => secret });
     try {
       const url = server.url.replace('rediss://', `rediss://:${secret}@`);
       const trusted = connectRedis(loadConfig({ REDIS_URL: url, ATRIUM_REDIS_TLS_CA: files.ca }));
@@ -418,7 +418,7 @@ describe('TLS with ATRIUM_REDIS_TLS_CA (redis-server built with TLS)', () => {
 
   it('one server with gcp-iam: TLS, then AUTH with the token, from the environment as deployed', async () => {
     const token = tokenLike('tls');
-    const server = await startSecureRedisServer({ tls: files, password: () => token });
+    const server = await startRedisServer([], { tls: files, password: () => token });
     try {
       const env = { REDIS_URL: server.url, ATRIUM_REDIS_AUTH: 'gcp-iam', ATRIUM_REDIS_TLS_CA: files.ca };
       const client = await openRedis(loadConfig(env), quickly(fakeGoogle(token)));
@@ -432,7 +432,7 @@ describe('TLS with ATRIUM_REDIS_TLS_CA (redis-server built with TLS)', () => {
 
   it('a three-node cluster over TLS with gcp-iam: every node, found by CLUSTER SLOTS, is verified with the CA', async () => {
     const token = tokenLike('cluster');
-    const cluster = await startSecureRedisCluster({ tls: files, password: () => token });
+    const cluster = await startRedisCluster({ tls: files, password: () => token });
     try {
       const env = {
         REDIS_URL: cluster.url.split(',')[0] as string,
